@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The project's whole check: set-up, formatting, lints, the test suite (unit + integration tests
+# that run the real ONNX Runtime on the committed micro fixtures), and the external validators.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+scripts/setup.sh
+cargo fmt --check
+cargo clippy --locked --all-targets -- -D warnings
+cargo test --locked

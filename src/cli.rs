@@ -1,0 +1,145 @@
+//! Command-line interface. Every flag carries its own manual entry.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "bench-gate", version, about = "Catch ONNX Runtime inference slowdowns in CI and size production from real measurements.", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Measure the models of benchmark.toml on pinned CPUs and write a result file.
+    Run(RunArgs),
+    /// Show what bench-gate detects here: CPU, features, cgroup limits, cpuset, ONNX Runtime.
+    Env(EnvArgs),
+    /// Print the JSON Schema of result files.
+    #[command(hide = true)]
+    Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A human-readable table.
+    Table,
+    /// JSON on stdout.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// The benchmark configuration. Relative paths inside it resolve against its folder.
+    #[arg(
+        short = 'c',
+        long = "config",
+        default_value = "benchmark.toml",
+        value_name = "FILE"
+    )]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    /// Where to write the result JSON (atomically: a temp file in the same folder, then a rename).
+    /// Without it, nothing is written and only the summary is printed.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Only run these models (repeat the flag, or separate with commas). Default: every model.
+    #[arg(
+        short = 'm',
+        long = "model",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub models: Vec<String>,
+
+    /// CPUs to pin the process and ONNX Runtime's threads to, e.g. "0", "2-3" or "0,2".
+    /// Overrides `run.cpus` in the config (default: CPU 0).
+    #[arg(long, value_name = "LIST")]
+    pub cpus: Option<String>,
+
+    /// Counted iterations (a number or "auto"), overriding the config for every model.
+    #[arg(long, value_name = "N|auto")]
+    pub iterations: Option<String>,
+
+    /// Warm-up iterations, overriding the config for every model.
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<u32>,
+
+    /// Path to libonnxruntime. Default: $ORT_DYLIB_PATH, else .ort/lib/ of this repository
+    /// (see scripts/setup-ort.sh).
+    #[arg(long = "ort-lib", value_name = "FILE")]
+    pub ort_lib: Option<PathBuf>,
+
+    /// Print nothing but errors (and the JSON result with --format json).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// `table` prints a summary; `json` prints the full result to stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// Optional config whose `run.cpu_label` is applied to the detected CPU.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Path to libonnxruntime (default: as for `run`).
+    #[arg(long = "ort-lib", value_name = "FILE")]
+    pub ort_lib: Option<PathBuf>,
+
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_defaults_to_benchmark_toml_and_table_output() {
+        let cli = Cli::try_parse_from(["bench-gate", "run"]).unwrap();
+        let Command::Run(a) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(a.config.config, PathBuf::from("benchmark.toml"));
+        assert_eq!(a.format, OutputFormat::Table);
+        assert!(a.output.is_none());
+    }
+
+    #[test]
+    fn models_accept_commas_and_repeats() {
+        let cli = Cli::try_parse_from([
+            "bench-gate",
+            "run",
+            "-m",
+            "a,b",
+            "--model",
+            "c",
+            "-o",
+            "r.json",
+        ])
+        .unwrap();
+        let Command::Run(a) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(a.models, ["a", "b", "c"]);
+        assert_eq!(a.output, Some(PathBuf::from("r.json")));
+    }
+}

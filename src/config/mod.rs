@@ -1,0 +1,576 @@
+//! `benchmark.toml`: parsed into typed sections, validated once, paths resolved against the
+//! config file's folder. Every error names the file, line and column, and what was expected.
+
+mod schema;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use schema::{
+    AutoKeyword, DType, Dim, Fill, InputSpec, Iterations, Metric, OnInconclusive, OptLevel,
+    SessionOptions, Thresholds, WhisperOptions, WorkloadKind,
+};
+use schema::{RawConfig, RawModel};
+use serde::Serialize;
+use toml::Spanned;
+
+use crate::platform::affinity::parse_cpu_set_arg;
+
+/// Iterations used when neither the model nor `[run]` says.
+pub const DEFAULT_ITERATIONS: u32 = 20;
+
+/// A position in the config file, for errors raised after parsing (e.g. against model metadata).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "cannot read config file {path}: {source}\n  fix: pass an existing file with -c (default ./benchmark.toml); the repository's own benchmark.toml is a documented starting point"
+    )]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{at}: {message}\n{snippet}  fix: {help}")]
+    Invalid {
+        at: Location,
+        message: String,
+        snippet: String,
+        help: String,
+    },
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file as given.
+    pub path: PathBuf,
+    /// CPUs to pin to.
+    pub cpus: Vec<usize>,
+    /// Explicit CPU label (replaces the detected model name in results and baseline keys).
+    pub cpu_label: Option<String>,
+    pub models: Vec<ModelConfig>,
+    pub thresholds: BTreeMap<String, Thresholds>,
+}
+
+/// One model, with `[run]` defaults applied and paths resolved.
+#[derive(Debug, Clone)]
+pub struct ModelConfig {
+    pub name: String,
+    pub size: Option<String>,
+    pub warmup: u32,
+    pub iterations: Iterations,
+    pub time_budget: Option<Duration>,
+    pub session: SessionOptions,
+    pub workload: WorkloadSpec,
+    pub at: Location,
+}
+
+impl ModelConfig {
+    pub fn kind(&self) -> WorkloadKind {
+        match self.workload {
+            WorkloadSpec::Whisper { .. } => WorkloadKind::Whisper,
+            WorkloadSpec::Onnx { .. } => WorkloadKind::Onnx,
+        }
+    }
+
+    /// Model files, in a stable order, for fingerprints.
+    pub fn model_files(&self) -> Vec<&Path> {
+        match &self.workload {
+            WorkloadSpec::Whisper {
+                encoder,
+                decoder,
+                decoder_with_past,
+                ..
+            } => vec![encoder, decoder, decoder_with_past],
+            WorkloadSpec::Onnx { model, .. } => vec![model],
+        }
+    }
+
+    pub fn fixture(&self) -> Option<&Path> {
+        match &self.workload {
+            WorkloadSpec::Whisper { fixture, .. } => Some(fixture),
+            WorkloadSpec::Onnx { fixture, .. } => fixture.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum WorkloadSpec {
+    Whisper {
+        encoder: PathBuf,
+        decoder: PathBuf,
+        decoder_with_past: PathBuf,
+        fixture: PathBuf,
+        options: WhisperOptions,
+    },
+    Onnx {
+        model: PathBuf,
+        fixture: Option<PathBuf>,
+        inputs: Vec<ResolvedInput>,
+        steps: u32,
+    },
+}
+
+/// An input spec with symbolic dimensions replaced by their values.
+#[derive(Debug, Clone)]
+pub struct ResolvedInput {
+    pub name: String,
+    pub dtype: DType,
+    pub shape: Vec<i64>,
+    pub fill: Fill,
+    pub from_output: Option<String>,
+    pub at: Location,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates `text` as if read from `path` (relative paths resolve against its folder).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let ctx = Ctx { text, path };
+        let de = toml::Deserializer::parse(text).map_err(|e| ctx.toml_error(&e, None))?;
+        let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            ctx.toml_error(e.inner(), Some(key))
+        })?;
+        ctx.validate(raw)
+    }
+
+    pub fn model(&self, name: &str) -> Option<&ModelConfig> {
+        self.models.iter().find(|m| m.name == name)
+    }
+}
+
+struct Ctx<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Ctx<'_> {
+    fn dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    fn location(&self, offset: usize) -> Location {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Location {
+            file: self.path.to_path_buf(),
+            line,
+            column,
+        }
+    }
+
+    fn snippet(&self, span: &Range<usize>) -> String {
+        let at = self.location(span.start);
+        let Some(line_text) = self.text.lines().nth(at.line - 1) else {
+            return String::new();
+        };
+        let width = self.text[span.clone()]
+            .lines()
+            .next()
+            .map_or(1, |s| s.chars().count().max(1));
+        format!(
+            "  {:>4} | {}\n       | {}{}\n",
+            at.line,
+            line_text,
+            " ".repeat(at.column - 1),
+            "^".repeat(width)
+        )
+    }
+
+    fn error(
+        &self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError::Invalid {
+            at: self.location(span.start),
+            snippet: self.snippet(&span),
+            message: message.into(),
+            help: help.into(),
+        }
+    }
+
+    fn toml_error(&self, e: &toml::de::Error, key: Option<String>) -> ConfigError {
+        let span = e.span().unwrap_or(0..0);
+        let message = e.message().trim().to_string();
+        let message = match key.filter(|k| k != ".") {
+            Some(k) => format!("`{k}`: {message}"),
+            None => message,
+        };
+        let help = if message.contains("unknown field") {
+            "remove or rename the key; the keys each table accepts are documented in the repository's benchmark.toml"
+        } else if message.contains("missing field") {
+            "add the key; see the repository's benchmark.toml for a documented example"
+        } else {
+            "change the value to one of the expected form; see the repository's benchmark.toml"
+        };
+        self.error(span, message, help)
+    }
+
+    fn path_of(&self, p: &Spanned<PathBuf>, what: &str) -> Result<PathBuf, ConfigError> {
+        let resolved = self.dir().join(p.get_ref());
+        match std::fs::metadata(&resolved) {
+            Ok(m) if m.is_file() => Ok(resolved),
+            Ok(_) => Err(self.error(
+                p.span(),
+                format!("{what} {} is not a file", resolved.display()),
+                "point the key at a file; relative paths resolve against the config file's folder",
+            )),
+            Err(e) => Err(self.error(
+                p.span(),
+                format!("{what} {} cannot be read: {e}", resolved.display()),
+                missing_file_help(p.get_ref()),
+            )),
+        }
+    }
+
+    fn required<'r>(
+        &self,
+        model: &Spanned<RawModel>,
+        field: &'r Option<Spanned<PathBuf>>,
+        key: &str,
+        kind: &str,
+    ) -> Result<&'r Spanned<PathBuf>, ConfigError> {
+        field.as_ref().ok_or_else(|| {
+            self.error(
+                model.span(),
+                format!("a `{kind}` model needs `{key}`"),
+                format!("add `{key} = \"path/to/file\"` to this model's table"),
+            )
+        })
+    }
+
+    fn validate(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let cpus = parse_cpu_set_arg(raw.run.cpus.get_ref()).map_err(|e| {
+            self.error(
+                raw.run.cpus.span(),
+                format!("`run.cpus`: {e}"),
+                "use a CPU list such as \"0\", \"2-3\" or \"0,2\"",
+            )
+        })?;
+        if raw.models.is_empty() {
+            return Err(self.error(
+                0..0,
+                "`models` is empty: there is nothing to benchmark",
+                "add a [models.NAME] table",
+            ));
+        }
+        for (arch, t) in &raw.thresholds {
+            if !matches!(arch.as_str(), "x86_64" | "aarch64") {
+                return Err(self.error(
+                    t.span(),
+                    format!("unknown architecture `{arch}` in [thresholds]"),
+                    "use [thresholds.x86_64] or [thresholds.aarch64]",
+                ));
+            }
+            let v = t.get_ref();
+            if !(v.max_regression_pct.is_finite() && v.max_regression_pct > 0.0) {
+                return Err(self.error(
+                    t.span(),
+                    format!("`thresholds.{arch}.max_regression_pct` must be a positive percentage, got {}", v.max_regression_pct),
+                    "set e.g. max_regression_pct = 5.0",
+                ));
+            }
+            if !(v.min_abs_ms.is_finite() && v.min_abs_ms >= 0.0) {
+                return Err(self.error(
+                    t.span(),
+                    format!(
+                        "`thresholds.{arch}.min_abs_ms` must be zero or positive, got {}",
+                        v.min_abs_ms
+                    ),
+                    "set e.g. min_abs_ms = 1.0",
+                ));
+            }
+        }
+        let mut models = Vec::new();
+        for (name, m) in &raw.models {
+            models.push(self.model(name, m, &raw.run)?);
+        }
+        Ok(Config {
+            path: self.path.to_path_buf(),
+            cpus,
+            cpu_label: raw.run.cpu_label.clone().filter(|s| !s.trim().is_empty()),
+            models,
+            thresholds: raw
+                .thresholds
+                .into_iter()
+                .map(|(k, v)| (k, v.into_inner()))
+                .collect(),
+        })
+    }
+
+    fn budget(&self, b: &Option<Spanned<f64>>) -> Result<Option<Duration>, ConfigError> {
+        match b {
+            None => Ok(None),
+            Some(s) if s.get_ref().is_finite() && *s.get_ref() > 0.0 => {
+                Ok(Some(Duration::from_secs_f64(*s.get_ref())))
+            }
+            Some(s) => Err(self.error(
+                s.span(),
+                format!(
+                    "`time_budget_s` must be a positive number of seconds, got {}",
+                    s.get_ref()
+                ),
+                "set e.g. time_budget_s = 60",
+            )),
+        }
+    }
+
+    fn model(
+        &self,
+        name: &str,
+        m: &Spanned<RawModel>,
+        run: &schema::RunSection,
+    ) -> Result<ModelConfig, ConfigError> {
+        if !valid_name(name) {
+            return Err(self.error(
+                m.span(),
+                format!("model name `{name}` is not usable as a file name"),
+                "use letters, digits, '.', '-' and '_' only (it names baseline folders)",
+            ));
+        }
+        let raw = m.get_ref();
+        let workload = match raw.kind {
+            WorkloadKind::Whisper => {
+                if let Some(f) = &raw.model {
+                    return Err(self.error(
+                        f.span(),
+                        "`model` is for `onnx` models; a `whisper` model names `encoder`, `decoder` and `decoder_with_past`",
+                        "rename the key, or set kind = \"onnx\"",
+                    ));
+                }
+                if let Some(i) = raw.inputs.first() {
+                    return Err(self.error(
+                        i.span(),
+                        "`inputs` are for `onnx` models; a `whisper` model's inputs come from the audio fixture",
+                        "remove the inputs, or set kind = \"onnx\"",
+                    ));
+                }
+                let encoder = self.path_of(
+                    self.required(m, &raw.encoder, "encoder", "whisper")?,
+                    "encoder",
+                )?;
+                let decoder = self.path_of(
+                    self.required(m, &raw.decoder, "decoder", "whisper")?,
+                    "decoder",
+                )?;
+                let dwp = self.path_of(
+                    self.required(m, &raw.decoder_with_past, "decoder_with_past", "whisper")?,
+                    "decoder_with_past",
+                )?;
+                let fixture = self.path_of(
+                    self.required(m, &raw.fixture, "fixture", "whisper")?,
+                    "fixture",
+                )?;
+                let options = raw.whisper.clone().unwrap_or_default();
+                if options.prompt_tokens.is_empty() || options.prompt_tokens.iter().any(|t| *t < 0)
+                {
+                    return Err(self.error(
+                        m.span(),
+                        format!("model `{name}`: `whisper.prompt_tokens` must be a non-empty list of token ids >= 0"),
+                        "use Whisper's prompt, e.g. [50258, 50278, 50359, 50363]",
+                    ));
+                }
+                WorkloadSpec::Whisper {
+                    encoder,
+                    decoder,
+                    decoder_with_past: dwp,
+                    fixture,
+                    options,
+                }
+            }
+            WorkloadKind::Onnx => {
+                for (field, key) in [
+                    (&raw.encoder, "encoder"),
+                    (&raw.decoder, "decoder"),
+                    (&raw.decoder_with_past, "decoder_with_past"),
+                ] {
+                    if let Some(f) = field {
+                        return Err(self.error(
+                            f.span(),
+                            format!("`{key}` is for `whisper` models; an `onnx` model names one `model` file"),
+                            "rename the key to `model`, or set kind = \"whisper\"",
+                        ));
+                    }
+                }
+                if raw.whisper.is_some() {
+                    return Err(self.error(
+                        m.span(),
+                        format!("model `{name}`: a [whisper] table on an `onnx` model"),
+                        "remove it, or set kind = \"whisper\"",
+                    ));
+                }
+                let model =
+                    self.path_of(self.required(m, &raw.model, "model", "onnx")?, "model")?;
+                let fixture = raw
+                    .fixture
+                    .as_ref()
+                    .map(|f| self.path_of(f, "fixture"))
+                    .transpose()?;
+                let mut inputs = Vec::new();
+                for spec in &raw.inputs {
+                    inputs.push(self.input(spec, &raw.dims, fixture.is_some())?);
+                }
+                WorkloadSpec::Onnx {
+                    model,
+                    fixture,
+                    inputs,
+                    steps: raw.steps.get(),
+                }
+            }
+        };
+        Ok(ModelConfig {
+            name: name.to_string(),
+            size: raw.size.clone(),
+            warmup: raw.warmup.unwrap_or(run.warmup),
+            iterations: raw
+                .iterations
+                .or(run.iterations)
+                .unwrap_or(Iterations::Fixed(
+                    std::num::NonZeroU32::new(DEFAULT_ITERATIONS)
+                        .unwrap_or(std::num::NonZeroU32::MIN),
+                )),
+            time_budget: match self.budget(&raw.time_budget_s)? {
+                Some(b) => Some(b),
+                None => self.budget(&run.time_budget_s)?,
+            },
+            session: raw.session.clone(),
+            workload,
+            at: self.location(m.span().start),
+        })
+    }
+
+    fn input(
+        &self,
+        spec: &Spanned<InputSpec>,
+        dims: &BTreeMap<String, i64>,
+        has_fixture: bool,
+    ) -> Result<ResolvedInput, ConfigError> {
+        let s = spec.get_ref();
+        let mut shape = Vec::with_capacity(s.shape.len());
+        for d in &s.shape {
+            match d {
+                Dim::Fixed(v) => shape.push(i64::from(*v)),
+                Dim::Named(n) => {
+                    match dims.get(n) {
+                        Some(v) if *v >= 0 => shape.push(*v),
+                        Some(v) => {
+                            return Err(self.error(
+                                spec.span(),
+                                format!("input `{}`: dimension `{n}` = {v} is negative", s.name),
+                                "give symbolic dimensions a size >= 0 in `dims`",
+                            ));
+                        }
+                        None => {
+                            return Err(self.error(
+                            spec.span(),
+                            format!("input `{}`: symbolic dimension `{n}` has no value", s.name),
+                            format!("add `dims = {{ {n} = 1 }}` (or its real size) to the model's table"),
+                        ));
+                        }
+                    }
+                }
+            }
+        }
+        match &s.fill {
+            Fill::Audio if !has_fixture => {
+                return Err(self.error(
+                    spec.span(),
+                    format!(
+                        "input `{}` is filled from audio, but the model has no `fixture`",
+                        s.name
+                    ),
+                    "add `fixture = \"path/to/audio.wav\"` to the model's table",
+                ));
+            }
+            Fill::Audio if s.dtype != DType::F32 => {
+                return Err(self.error(
+                    spec.span(),
+                    format!(
+                        "input `{}`: audio windows are f32 samples, but dtype is {:?}",
+                        s.name, s.dtype
+                    ),
+                    "set dtype = \"f32\"",
+                ));
+            }
+            Fill::Random { low, high, .. }
+                if !(low.is_finite() && high.is_finite() && low < high) =>
+            {
+                return Err(self.error(
+                    spec.span(),
+                    format!(
+                        "input `{}`: random fill needs low < high, got low = {low}, high = {high}",
+                        s.name
+                    ),
+                    "e.g. fill = { random = { seed = 1, low = 0, high = 100 } }",
+                ));
+            }
+            Fill::Constant(v) if !v.is_finite() => {
+                return Err(self.error(
+                    spec.span(),
+                    format!("input `{}`: constant {v} is not finite", s.name),
+                    "use a finite number",
+                ));
+            }
+            _ => {}
+        }
+        Ok(ResolvedInput {
+            name: s.name.clone(),
+            dtype: s.dtype,
+            shape,
+            fill: s.fill.clone(),
+            from_output: s.from_output.clone(),
+            at: self.location(spec.span().start),
+        })
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+fn missing_file_help(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    if s.contains("whisper-tiny") {
+        "the tiny Whisper fixtures are generated, not committed: run `scripts/setup.sh` (or `scripts/setup-fixtures.sh`)".into()
+    } else {
+        "check the path; relative paths resolve against the config file's folder".into()
+    }
+}
+
+#[cfg(test)]
+mod tests;

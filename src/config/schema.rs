@@ -1,0 +1,359 @@
+//! The serde types of `benchmark.toml`. Every table denies unknown keys, and value ranges are
+//! enforced by the types themselves (non-zero counts, unsigned thread counts) so that toml can
+//! point at the exact line and column of a bad value.
+
+use std::collections::BTreeMap;
+use std::num::{NonZeroU16, NonZeroU32};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Settings shared by every model unless the model overrides them.
+    #[serde(default)]
+    pub run: RunSection,
+    /// Named models; the table key is the model's name in results and baselines.
+    pub models: BTreeMap<String, Spanned<RawModel>>,
+    /// Regression thresholds per CPU architecture (`x86_64`, `aarch64`).
+    #[serde(default)]
+    pub thresholds: BTreeMap<String, Spanned<Thresholds>>,
+}
+
+/// `[run]`: where and how long to measure.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSection {
+    /// CPU set to pin the process and its ORT threads to, e.g. "0" or "2-3".
+    #[serde(default = "default_cpus")]
+    pub cpus: Spanned<String>,
+    /// Explicit CPU label for machines whose CPU cannot be told apart (e.g. Docker on a Mac).
+    #[serde(default)]
+    pub cpu_label: Option<String>,
+    /// Un-timed runs before the counted iterations.
+    #[serde(default = "default_warmup")]
+    pub warmup: u32,
+    /// Counted iterations, or "auto".
+    #[serde(default)]
+    pub iterations: Option<Iterations>,
+    /// Upper bound on counted measuring time per model, in seconds.
+    #[serde(default)]
+    pub time_budget_s: Option<Spanned<f64>>,
+}
+
+impl Default for RunSection {
+    fn default() -> Self {
+        RunSection {
+            cpus: default_cpus(),
+            cpu_label: None,
+            warmup: default_warmup(),
+            iterations: None,
+            time_budget_s: None,
+        }
+    }
+}
+
+fn default_cpus() -> Spanned<String> {
+    Spanned::new(0..0, "0".to_string())
+}
+
+fn default_warmup() -> u32 {
+    1
+}
+
+/// A fixed iteration count or "auto" (measure until the median is known precisely enough).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Iterations {
+    Fixed(NonZeroU32),
+    Auto(AutoKeyword),
+}
+
+/// The literal string "auto".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoKeyword {
+    Auto,
+}
+
+/// One `[models.NAME]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// What runs: `whisper` (audio -> log-mel -> encoder -> greedy decode) or `onnx` (any model).
+    pub kind: WorkloadKind,
+    /// Free-form size label copied into results (`model_size`), e.g. "tiny", "base".
+    #[serde(default)]
+    pub size: Option<String>,
+    /// `onnx` kind: the model file.
+    #[serde(default)]
+    pub model: Option<Spanned<PathBuf>>,
+    /// `whisper` kind: Optimum export files.
+    #[serde(default)]
+    pub encoder: Option<Spanned<PathBuf>>,
+    #[serde(default)]
+    pub decoder: Option<Spanned<PathBuf>>,
+    #[serde(default)]
+    pub decoder_with_past: Option<Spanned<PathBuf>>,
+    /// Audio fixture (WAV).
+    #[serde(default)]
+    pub fixture: Option<Spanned<PathBuf>>,
+    /// Per-model overrides of `[run]`.
+    #[serde(default)]
+    pub warmup: Option<u32>,
+    #[serde(default)]
+    pub iterations: Option<Iterations>,
+    #[serde(default)]
+    pub time_budget_s: Option<Spanned<f64>>,
+    /// ONNX Runtime session options.
+    #[serde(default)]
+    pub session: SessionOptions,
+    /// `whisper` kind: front end and decoding.
+    #[serde(default)]
+    pub whisper: Option<WhisperOptions>,
+    /// `onnx` kind: values for symbolic dimensions, e.g. `{ batch = 1 }`.
+    #[serde(default)]
+    pub dims: BTreeMap<String, i64>,
+    /// `onnx` kind: how to synthesise each input.
+    #[serde(default)]
+    pub inputs: Vec<Spanned<InputSpec>>,
+    /// `onnx` kind: model runs per counted iteration (streaming models: windows per iteration).
+    #[serde(default = "one")]
+    pub steps: NonZeroU32,
+}
+
+fn one() -> NonZeroU32 {
+    NonZeroU32::MIN
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkloadKind {
+    Whisper,
+    Onnx,
+}
+
+/// ONNX Runtime session options that change performance; all are part of the fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionOptions {
+    /// `intra_op_num_threads`. Never 0: ORT's 0 sizes the pool from the host, ignoring cgroup limits.
+    #[serde(default = "one_thread")]
+    pub intra_op_threads: NonZeroU16,
+    /// `inter_op_num_threads` (only used with parallel execution).
+    #[serde(default = "one_thread")]
+    pub inter_op_threads: NonZeroU16,
+    /// 0 = disable, 1 = basic, 2 = extended, 3 = all (layout) optimisations.
+    #[serde(default = "opt_all")]
+    pub graph_optimization_level: OptLevel,
+    /// Busy-wait in the intra-op pool between ops; burns CPU quota while idle.
+    #[serde(default)]
+    pub intra_op_spinning: bool,
+    #[serde(default)]
+    pub inter_op_spinning: bool,
+    /// Run independent graph branches in parallel (needs inter-op threads > 1 to matter).
+    #[serde(default)]
+    pub parallel_execution: bool,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            intra_op_threads: one_thread(),
+            inter_op_threads: one_thread(),
+            graph_optimization_level: opt_all(),
+            intra_op_spinning: false,
+            inter_op_spinning: false,
+            parallel_execution: false,
+        }
+    }
+}
+
+fn one_thread() -> NonZeroU16 {
+    NonZeroU16::MIN
+}
+
+fn opt_all() -> OptLevel {
+    OptLevel(3)
+}
+
+/// Graph optimisation level 0..=3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(transparent)]
+pub struct OptLevel(pub u8);
+
+impl<'de> Deserialize<'de> for OptLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u8::deserialize(d)?;
+        if v > 3 {
+            return Err(serde::de::Error::invalid_value(
+                serde::de::Unexpected::Unsigned(v.into()),
+                &"a graph optimization level 0, 1, 2 or 3",
+            ));
+        }
+        Ok(OptLevel(v))
+    }
+}
+
+/// `[models.NAME.whisper]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhisperOptions {
+    /// 80 (tiny..large-v2) or 128 (large-v3) mel bins.
+    #[serde(default = "default_mels")]
+    pub n_mels: MelBins,
+    /// Tokens the decoder generates per iteration (the first from `decoder`, the rest with the KV cache).
+    #[serde(default = "default_new_tokens")]
+    pub max_new_tokens: NonZeroU32,
+    /// Decoder prompt: <|startoftranscript|> <|vi|> <|transcribe|> <|notimestamps|>.
+    #[serde(default = "default_prompt")]
+    pub prompt_tokens: Vec<i64>,
+    /// <|endoftext|>; only used when `stop_at_eot` is true.
+    #[serde(default = "default_eot")]
+    pub eot_token: i64,
+    /// Stop decoding at <|endoftext|>. Off by default so every iteration does the same work.
+    #[serde(default)]
+    pub stop_at_eot: bool,
+}
+
+impl Default for WhisperOptions {
+    fn default() -> Self {
+        WhisperOptions {
+            n_mels: default_mels(),
+            max_new_tokens: default_new_tokens(),
+            prompt_tokens: default_prompt(),
+            eot_token: default_eot(),
+            stop_at_eot: false,
+        }
+    }
+}
+
+fn default_mels() -> MelBins {
+    MelBins(80)
+}
+fn default_new_tokens() -> NonZeroU32 {
+    NonZeroU32::new(16).unwrap_or(NonZeroU32::MIN)
+}
+fn default_prompt() -> Vec<i64> {
+    vec![50258, 50278, 50359, 50363]
+}
+fn default_eot() -> i64 {
+    50257
+}
+
+/// 80 or 128.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct MelBins(pub usize);
+
+impl<'de> Deserialize<'de> for MelBins {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u64::deserialize(d)?;
+        match v {
+            80 | 128 => Ok(MelBins(v as usize)),
+            _ => Err(serde::de::Error::invalid_value(
+                serde::de::Unexpected::Unsigned(v),
+                &"80 or 128 mel bins",
+            )),
+        }
+    }
+}
+
+/// `[[models.NAME.inputs]]`: one model input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSpec {
+    pub name: String,
+    pub dtype: DType,
+    /// Dimensions: integers, or names looked up in `dims`. Empty for a scalar.
+    pub shape: Vec<Dim>,
+    /// How the tensor is filled.
+    #[serde(default)]
+    pub fill: Fill,
+    /// Feed this output of the previous step back into this input (recurrent state).
+    #[serde(default)]
+    pub from_output: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DType {
+    F32,
+    F16,
+    F64,
+    I64,
+    I32,
+    I8,
+    U8,
+    Bool,
+}
+
+/// A dimension: a fixed size or a symbolic name resolved through `dims`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Dim {
+    Fixed(u32),
+    Named(String),
+}
+
+/// Input synthesis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fill {
+    #[default]
+    Zeros,
+    Ones,
+    /// Every element equals this value.
+    Constant(f64),
+    /// Seeded uniform random values in [low, high) (integers: [low, high)).
+    Random {
+        #[serde(default)]
+        seed: u64,
+        #[serde(default)]
+        low: f64,
+        #[serde(default = "one_f64")]
+        high: f64,
+    },
+    /// Consecutive windows of the audio fixture (16 kHz mono floats), one window per step.
+    Audio,
+}
+
+fn one_f64() -> f64 {
+    1.0
+}
+
+/// `[thresholds.ARCH]`: what counts as a regression on this architecture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Statistic compared with the baseline.
+    #[serde(default)]
+    pub metric: Metric,
+    /// Allowed slowdown in percent before a change can count as a regression.
+    pub max_regression_pct: f64,
+    /// Differences smaller than this many milliseconds are ignored.
+    #[serde(default)]
+    pub min_abs_ms: f64,
+    /// What an inconclusive (contaminated or too noisy) run does to the check.
+    #[serde(default)]
+    pub on_inconclusive: OnInconclusive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    #[default]
+    Median,
+    P95,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OnInconclusive {
+    #[default]
+    Warn,
+    Fail,
+}

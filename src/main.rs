@@ -1,0 +1,20 @@
+//! The `bench-gate` binary: parse the command line, dispatch, map errors to exit codes
+//! (0 ok, 1 regressed, 2 user error, 3 inconclusive when configured to fail).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = bench_gate::cli::Cli::parse();
+    match bench_gate::commands::dispatch(cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(bench_gate::EXIT_USER_ERROR)
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! What the machine and its container did to a benchmark run.
+//!
+//! [`Environment`] is read once per run and stored with the results (CPU model = baseline key,
+//! limits, cpuset, memory). [`Snapshot`] is taken before and after a measured phase; the
+//! [`EnvDelta`] between two snapshots says whether the kernel throttled the run (CFS quota) or
+//! the hypervisor stole CPU time (steal), so a slow result can be labelled contaminated instead
+//! of failing the gate as a regression.
+
+pub mod affinity;
+pub mod cgroup;
+pub mod cgroup_ctl;
+pub mod cgroup_locate;
+pub mod cgroup_memory;
+pub mod cpu;
+mod cpu_midr;
+pub mod environment;
+pub mod isolation;
+pub mod proc;
+
+pub use environment::Environment;
+
+use cgroup::CpuStat;
+use proc::CpuJiffies;
+use serde::{Deserialize, Serialize};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Counters read at one instant. Taking one costs a few file reads (well under a millisecond):
+/// take them around a measured phase, not inside the timed loop.
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot {
+    /// Monotonic time of the reading (for the interval length).
+    pub taken_at: Instant,
+    /// Wall-clock time of the reading, milliseconds since the Unix epoch.
+    pub unix_ms: u64,
+    /// `cpu.stat` of the process's current cpu cgroup; `None` when unavailable.
+    pub cpu_stat: Option<CpuStat>,
+    /// System-wide `/proc/stat` jiffies; `None` off Linux.
+    pub jiffies: Option<CpuJiffies>,
+}
+
+impl Snapshot {
+    /// Reads all counters now. Never fails: unreadable parts are `None`.
+    pub fn take() -> Snapshot {
+        Snapshot {
+            cpu_stat: cgroup::current_cpu_stat(),
+            jiffies: proc::read_proc_stat(),
+            unix_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            taken_at: Instant::now(),
+        }
+    }
+
+    /// `self - before`; see [`EnvDelta::between`].
+    pub fn since(&self, before: &Snapshot) -> EnvDelta {
+        EnvDelta::between(before, self)
+    }
+}
+
+/// What happened between two snapshots. A counter is `None` when either side lacked it or it went
+/// backwards (the process changed cgroup in between, e.g. a `LimitGuard` was applied).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct EnvDelta {
+    /// Interval length in milliseconds.
+    pub elapsed_ms: f64,
+    /// CFS enforcement periods with runnable threads (count).
+    pub nr_periods: Option<u64>,
+    /// Periods in which the quota ran out and threads were stopped (count).
+    pub nr_throttled: Option<u64>,
+    /// Time threads spent stopped by the quota, nanoseconds (summed over CPUs by the kernel).
+    pub throttled_time_ns: Option<u64>,
+    /// `nr_throttled / nr_periods` (0..1); the common alert `CPUThrottlingHigh` fires at 0.25.
+    pub throttled_period_ratio: Option<f64>,
+    /// Steal jiffies over the interval, all CPUs.
+    pub steal_jiffies: Option<u64>,
+    /// Total jiffies over the interval, all CPUs.
+    pub total_jiffies: Option<u64>,
+    /// `steal_jiffies / total_jiffies` (0..1): share of CPU time the hypervisor gave to others.
+    pub steal_ratio: Option<f64>,
+}
+
+/// Share of CFS periods throttled from which a run is flagged; the Kubernetes
+/// `CPUThrottlingHigh` alert uses the same 25 %.
+pub const THROTTLED_PERIODS_WARN: f64 = 0.25;
+/// Share of CPU time stolen by the hypervisor from which a run is flagged (5 %).
+pub const STEAL_WARN: f64 = 0.05;
+
+impl EnvDelta {
+    /// Human-readable warnings when the interval was contaminated by CFS throttling
+    /// (>= [`THROTTLED_PERIODS_WARN`] of periods) or hypervisor steal (>= [`STEAL_WARN`]).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let (Some(r), Some(t), Some(p)) = (
+            self.throttled_period_ratio,
+            self.nr_throttled,
+            self.nr_periods,
+        ) {
+            if r >= THROTTLED_PERIODS_WARN {
+                out.push(format!(
+                    "CPU quota throttled the run in {t} of {p} periods ({:.0}%), {:.0} ms held back: \
+                     more busy threads than the CPU limit (set intra_op_num_threads <= the limit, or \
+                     raise the limit); latencies are inflated",
+                    r * 100.0,
+                    self.throttled_time_ns.unwrap_or(0) as f64 / 1e6
+                ));
+            }
+        }
+        if let Some(s) = self.steal_ratio.filter(|s| *s >= STEAL_WARN) {
+            out.push(format!(
+                "the hypervisor stole {:.1}% of CPU time during the run (a busy VM host): latencies \
+                 are inflated, rerun on a quieter machine before trusting a regression",
+                s * 100.0
+            ));
+        }
+        out
+    }
+
+    /// `after - before`, field by field.
+    pub fn between(before: &Snapshot, after: &Snapshot) -> EnvDelta {
+        let stat = |f: fn(&CpuStat) -> u64| match (before.cpu_stat, after.cpu_stat) {
+            (Some(b), Some(a)) => f(&a).checked_sub(f(&b)),
+            _ => None,
+        };
+        let nr_periods = stat(|s| s.nr_periods);
+        let nr_throttled = stat(|s| s.nr_throttled);
+        let (steal, total) = match (before.jiffies, after.jiffies) {
+            (Some(b), Some(a)) => (a.steal.checked_sub(b.steal), a.total.checked_sub(b.total)),
+            _ => (None, None),
+        };
+        EnvDelta {
+            elapsed_ms: after
+                .taken_at
+                .saturating_duration_since(before.taken_at)
+                .as_secs_f64()
+                * 1e3,
+            nr_periods,
+            nr_throttled,
+            throttled_time_ns: stat(|s| s.throttled_time_ns),
+            throttled_period_ratio: match (nr_throttled, nr_periods) {
+                (Some(t), Some(p)) if p > 0 => Some(t as f64 / p as f64),
+                _ => None,
+            },
+            steal_jiffies: steal,
+            total_jiffies: total,
+            steal_ratio: match (steal, total) {
+                (Some(s), Some(t)) if t > 0 => Some(s as f64 / t as f64),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Serialises tests that change process-global state (cgroup membership, CPU affinity).
+#[cfg(test)]
+pub(crate) fn test_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn snap(at: Instant, stat: Option<CpuStat>, j: Option<CpuJiffies>) -> Snapshot {
+        Snapshot {
+            taken_at: at,
+            unix_ms: 0,
+            cpu_stat: stat,
+            jiffies: j,
+        }
+    }
+
+    #[test]
+    fn delta_subtracts_and_computes_ratios() {
+        let t0 = Instant::now();
+        let b = snap(
+            t0,
+            Some(CpuStat {
+                nr_periods: 10,
+                nr_throttled: 2,
+                throttled_time_ns: 1_000,
+            }),
+            Some(CpuJiffies {
+                total: 1000,
+                steal: 10,
+            }),
+        );
+        let a = snap(
+            t0 + Duration::from_millis(500),
+            Some(CpuStat {
+                nr_periods: 14,
+                nr_throttled: 5,
+                throttled_time_ns: 9_000,
+            }),
+            Some(CpuJiffies {
+                total: 1100,
+                steal: 15,
+            }),
+        );
+        let d = a.since(&b);
+        assert!((d.elapsed_ms - 500.0).abs() < 1e-6);
+        assert_eq!(
+            (d.nr_periods, d.nr_throttled, d.throttled_time_ns),
+            (Some(4), Some(3), Some(8_000))
+        );
+        assert_eq!(d.throttled_period_ratio, Some(0.75));
+        assert_eq!(d.steal_ratio, Some(0.05));
+        let w = d.warnings();
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].contains("3 of 4 periods (75%)") && w[1].contains("5.0%"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn delta_unknown_or_backwards_is_none() {
+        let t0 = Instant::now();
+        let d = EnvDelta::between(&snap(t0, None, None), &snap(t0, None, None));
+        assert_eq!(d, EnvDelta::default());
+        assert!(d.warnings().is_empty());
+        let b = snap(
+            t0,
+            Some(CpuStat {
+                nr_periods: 10,
+                ..CpuStat::default()
+            }),
+            Some(CpuJiffies { total: 5, steal: 0 }),
+        );
+        let a = snap(
+            t0,
+            Some(CpuStat::default()),
+            Some(CpuJiffies { total: 5, steal: 0 }),
+        );
+        let d = EnvDelta::between(&b, &a);
+        assert_eq!(d.nr_periods, None, "counter went backwards: moved cgroup");
+        assert_eq!(d.nr_throttled, Some(0));
+        assert_eq!(d.throttled_period_ratio, None);
+        assert_eq!(d.steal_ratio, None, "no time passed");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn live_snapshot_delta() {
+        let b = Snapshot::take();
+        std::thread::sleep(Duration::from_millis(30));
+        let d = Snapshot::take().since(&b);
+        assert!(d.elapsed_ms >= 30.0);
+        assert!(d.total_jiffies.is_some());
+        let json = serde_json::to_value(d).expect("serialize");
+        assert!(json.get("steal_ratio").is_some() && json.get("throttled_time_ns").is_some());
+    }
+}

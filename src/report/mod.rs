@@ -1,0 +1,3 @@
+//! Finished results in, text out. Nothing here measures, reads the environment or writes files.
+
+pub mod table;

@@ -1,0 +1,846 @@
+//! WAV decoding to the 16 kHz mono `f32` signal that Whisper's front end expects.
+//!
+//! Reads PCM 8/16/24/32-bit and IEEE float 32 WAV (plain or WAVE_FORMAT_EXTENSIBLE)
+//! with `hound`, downmixes by averaging channels, and resamples with `rubato`'s
+//! synchronous FFT resampler, compensating its delay so the output is neither
+//! time-shifted nor longer than `round(frames * 16000 / rate)`.
+//!
+//! Every failure is an [`AudioError`] whose message names the file and says what
+//! to do; no input bytes make this module panic.
+
+use std::fs::File;
+use std::io::{BufReader, ErrorKind, Read};
+use std::path::{Path, PathBuf};
+
+use rubato::{FftFixedInOut, Resampler};
+
+/// Whisper's input sample rate, in Hz.
+pub const TARGET_RATE: u32 = 16_000;
+
+/// Lowest source sample rate accepted, in Hz (below this the FFT resampler's
+/// chunk would need to be implausibly large; no real speech file is this slow).
+pub const MIN_SOURCE_RATE: u32 = 1_000;
+/// Highest source sample rate accepted, in Hz (bounds the resampler's memory).
+pub const MAX_SOURCE_RATE: u32 = 768_000;
+
+/// How `sox` can fix any input that this module refuses.
+const CONVERT_HINT: &str = "convert with `sox in.mp3 -r 16000 -c 1 -b 16 out.wav`";
+
+/// Decoded audio, ready for [`super::mel::MelFrontEnd::compute`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audio {
+    /// 16 kHz mono samples, nominally in [-1, 1] (resampling ringing may
+    /// overshoot full-scale input very slightly; float WAVs are not clipped).
+    pub samples: Vec<f32>,
+    /// Sample rate of the file, in Hz.
+    pub source_rate: u32,
+    /// Channel count of the file (downmixed by averaging).
+    pub source_channels: u16,
+    /// Sample encoding of the file: `pcm_u8`, `pcm_s16`, `pcm_s24`, `pcm_s32` or `float32`.
+    pub source_format: String,
+    /// Duration of the file, in seconds (frames / source_rate).
+    pub duration_s: f64,
+}
+
+/// Why a WAV file could not be turned into 16 kHz mono samples.
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    /// The file could not be opened or read (missing, permissions, I/O failure).
+    #[error("cannot read audio file {}: {source}; check that the path exists and is readable", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bytes are not a RIFF/WAVE file, or its header is malformed.
+    #[error("{} is not a WAV file ({detail}); bench-gate reads PCM or float WAV; {CONVERT_HINT}", path.display())]
+    NotWav { path: PathBuf, detail: String },
+    /// The file ends before its header or its declared data chunk does.
+    #[error("{} is truncated: {detail}; the file was cut short (interrupted copy or recording?), re-export it or {CONVERT_HINT}", path.display())]
+    Truncated { path: PathBuf, detail: String },
+    /// The file holds no audio frames.
+    #[error("{} contains no audio ({detail}); use a WAV with at least one sample", path.display())]
+    Empty { path: PathBuf, detail: String },
+    /// A WAV encoding or layout that bench-gate does not decode.
+    #[error("{} uses an unsupported WAV encoding: {encoding}; bench-gate reads 8/16/24/32-bit PCM or 32-bit float at {MIN_SOURCE_RATE}..={MAX_SOURCE_RATE} Hz; {CONVERT_HINT}", path.display())]
+    UnsupportedEncoding { path: PathBuf, encoding: String },
+    /// A float WAV holds NaN or infinity, which would poison the log-mel features.
+    #[error("{} holds a non-finite float sample (NaN or infinity) at frame {frame}; re-export it, e.g. `sox in.wav -b 16 out.wav`", path.display())]
+    NonFinite { path: PathBuf, frame: u64 },
+    /// The resampler could not be built or run (should not happen for accepted rates).
+    #[error("cannot resample {} from {from_hz} Hz to {TARGET_RATE} Hz: {detail}; {CONVERT_HINT}", path.display())]
+    Resample {
+        path: PathBuf,
+        from_hz: u32,
+        detail: String,
+    },
+}
+
+/// Failure of [`resample_mono`].
+#[derive(Debug, thiserror::Error)]
+#[error("resampling {from_hz} Hz -> {to_hz} Hz failed: {detail}")]
+pub struct ResampleFailure {
+    pub from_hz: u32,
+    pub to_hz: u32,
+    pub detail: String,
+}
+
+/// Loads a WAV file as 16 kHz mono `f32`.
+///
+/// Integers are scaled by 2^(bits-1) (8-bit WAV is unsigned; hound already
+/// re-centres it to -128..=127), float32 is taken as is. Channels are averaged.
+pub fn load_wav_16k_mono(path: &Path) -> Result<Audio, AudioError> {
+    let file = File::open(path).map_err(|source| io_err(path, source))?;
+    let file_len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    let mut reader = match hound::WavReader::new(BufReader::new(file)) {
+        Ok(r) => r,
+        Err(e) => return Err(classify_header_error(path, e)),
+    };
+    let spec = reader.spec();
+    let source_format = match (spec.sample_format, spec.bits_per_sample) {
+        (hound::SampleFormat::Int, 8) => "pcm_u8",
+        (hound::SampleFormat::Int, 16) => "pcm_s16",
+        (hound::SampleFormat::Int, 24) => "pcm_s24",
+        (hound::SampleFormat::Int, 32) => "pcm_s32",
+        (hound::SampleFormat::Float, 32) => "float32",
+        (hound::SampleFormat::Int, b) => return Err(unsupported(path, format!("{b}-bit PCM"))),
+        (hound::SampleFormat::Float, b) => {
+            return Err(unsupported(path, format!("{b}-bit float")));
+        }
+    };
+    if !(MIN_SOURCE_RATE..=MAX_SOURCE_RATE).contains(&spec.sample_rate) {
+        return Err(unsupported(
+            path,
+            format!("sample rate {} Hz", spec.sample_rate),
+        ));
+    }
+    let channels = spec.channels; // hound rejects 0 channels
+    let declared = u64::from(reader.len());
+    if declared == 0 {
+        return Err(AudioError::Empty {
+            path: path.to_path_buf(),
+            detail: "the data chunk holds 0 samples".into(),
+        });
+    }
+    let declared_frames = declared / u64::from(channels);
+    // Never trust the header for the allocation: bound it by the file size.
+    let bytes_per_frame = u64::from(spec.bits_per_sample / 8) * u64::from(channels);
+    let cap = declared_frames.min(file_len / bytes_per_frame.max(1));
+    let mut mono: Vec<f32> = Vec::with_capacity(usize::try_from(cap).unwrap_or(0));
+
+    let read = if spec.sample_format == hound::SampleFormat::Float {
+        decode(path, reader.samples::<f32>(), channels, &mut mono, |v| {
+            f64::from(v)
+        })?
+    } else {
+        let scale = 1.0 / f64::from(1u32 << (spec.bits_per_sample - 1));
+        decode(path, reader.samples::<i32>(), channels, &mut mono, |v| {
+            f64::from(v) * scale
+        })?
+    };
+    if read != declared {
+        return Err(truncated_data(
+            path,
+            declared_frames,
+            read / u64::from(channels),
+        ));
+    }
+    if let Some(frame) = mono.iter().position(|v| !v.is_finite()) {
+        // Only float WAVs can hold these; integers always scale to finite values.
+        return Err(AudioError::NonFinite {
+            path: path.to_path_buf(),
+            frame: frame as u64,
+        });
+    }
+
+    let frames = mono.len();
+    let samples = if spec.sample_rate == TARGET_RATE {
+        mono
+    } else {
+        resample_mono(&mono, spec.sample_rate, TARGET_RATE).map_err(|e| AudioError::Resample {
+            path: path.to_path_buf(),
+            from_hz: spec.sample_rate,
+            detail: e.detail,
+        })?
+    };
+    Ok(Audio {
+        samples,
+        source_rate: spec.sample_rate,
+        source_channels: channels,
+        source_format: source_format.to_string(),
+        duration_s: frames as f64 / f64::from(spec.sample_rate),
+    })
+}
+
+/// Reads interleaved samples into `mono` (channel average); returns how many
+/// samples (not frames) were read before the end of the data.
+fn decode<S, I>(
+    path: &Path,
+    samples: I,
+    channels: u16,
+    mono: &mut Vec<f32>,
+    to_unit: impl Fn(S) -> f64,
+) -> Result<u64, AudioError>
+where
+    I: Iterator<Item = hound::Result<S>>,
+{
+    let ch = usize::from(channels);
+    let inv = 1.0 / f64::from(channels);
+    let mut acc = 0.0f64;
+    let mut in_frame = 0usize;
+    let mut read = 0u64;
+    for s in samples {
+        let v = match s {
+            Ok(v) => v,
+            Err(e) => return Err(classify_read_error(path, e, channels, mono.len())),
+        };
+        read += 1;
+        acc += to_unit(v);
+        in_frame += 1;
+        if in_frame == ch {
+            // A single channel is stored unscaled so 16-bit mono round-trips exactly.
+            mono.push(if ch == 1 {
+                acc as f32
+            } else {
+                (acc * inv) as f32
+            });
+            acc = 0.0;
+            in_frame = 0;
+        }
+    }
+    Ok(read)
+}
+
+/// Resamples a mono signal from `from_hz` to `to_hz`.
+///
+/// Uses rubato's synchronous FFT resampler (BlackmanHarris² windowed-sinc
+/// anti-aliasing, cutoff just below the lower Nyquist). The whole buffer is
+/// processed, zero-padded to flush the resampler, and the resampler's delay
+/// (exactly half an output chunk; the chunk is forced even so this is an
+/// integer) is cut off, so output sample `k` is at time `k / to_hz` and the
+/// length is `round(len * to_hz / from_hz)`.
+pub fn resample_mono(input: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>, ResampleFailure> {
+    let fail = |detail: String| ResampleFailure {
+        from_hz,
+        to_hz,
+        detail,
+    };
+    if from_hz == to_hz {
+        return Ok(input.to_vec());
+    }
+    for r in [from_hz, to_hz] {
+        if !(MIN_SOURCE_RATE..=MAX_SOURCE_RATE).contains(&r) {
+            return Err(fail(format!(
+                "rate {r} Hz is outside {MIN_SOURCE_RATE}..={MAX_SOURCE_RATE} Hz"
+            )));
+        }
+    }
+    let n = input.len();
+    let new_len = usize::try_from(
+        (n as u128 * u128::from(to_hz) * 2 + u128::from(from_hz)) / (2 * u128::from(from_hz)),
+    )
+    .map_err(|_| fail("input too long".into()))?;
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+
+    // Chunk = an even number of the smallest whole-ratio blocks, >= ~1024 input frames.
+    let g = gcd(from_hz, to_hz);
+    let min_in = (from_hz / g) as usize;
+    let mut blocks = 1024usize.div_ceil(min_in).max(2);
+    blocks += blocks % 2;
+    let mut rs = FftFixedInOut::<f32>::new(from_hz as usize, to_hz as usize, blocks * min_in, 1)
+        .map_err(|e| fail(e.to_string()))?;
+    let chunk_in = rs.input_frames_next();
+    let chunk_out = rs.output_frames_next();
+    let delay = rs.output_delay();
+    if chunk_in == 0 || chunk_out == 0 || delay * 2 != chunk_out {
+        return Err(fail(format!(
+            "unexpected resampler geometry: in {chunk_in}, out {chunk_out}, delay {delay}"
+        )));
+    }
+
+    let n_chunks = (delay + new_len)
+        .div_ceil(chunk_out)
+        .max(n.div_ceil(chunk_in));
+    let mut out = vec![0.0f32; n_chunks * chunk_out];
+    let mut tail = vec![0.0f32; chunk_in];
+    for (c, out_chunk) in out.chunks_exact_mut(chunk_out).enumerate() {
+        let start = c * chunk_in;
+        let src: &[f32] = if start + chunk_in <= n {
+            &input[start..start + chunk_in]
+        } else {
+            let avail = n.saturating_sub(start);
+            tail.fill(0.0);
+            if avail > 0 {
+                tail[..avail].copy_from_slice(&input[start..n]);
+            }
+            &tail
+        };
+        rs.process_into_buffer(&[src], &mut [out_chunk], None)
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    out.drain(..delay);
+    out.truncate(new_len);
+    Ok(out)
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+fn io_err(path: &Path, source: std::io::Error) -> AudioError {
+    AudioError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn unsupported(path: &Path, encoding: String) -> AudioError {
+    AudioError::UnsupportedEncoding {
+        path: path.to_path_buf(),
+        encoding,
+    }
+}
+
+fn truncated_data(path: &Path, declared_frames: u64, read_frames: u64) -> AudioError {
+    AudioError::Truncated {
+        path: path.to_path_buf(),
+        detail: format!(
+            "the data chunk declares {declared_frames} frames but the file ends after {read_frames}"
+        ),
+    }
+}
+
+/// hound reports a short read as `ErrorKind::Other` ("Failed to read enough bytes").
+fn is_short_read(e: &std::io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::UnexpectedEof | ErrorKind::Other)
+}
+
+fn classify_read_error(
+    path: &Path,
+    e: hound::Error,
+    channels: u16,
+    frames_done: usize,
+) -> AudioError {
+    match e {
+        hound::Error::IoError(io) if is_short_read(&io) => AudioError::Truncated {
+            path: path.to_path_buf(),
+            detail: format!(
+                "the data chunk ends early, after {frames_done} complete frames of {channels} channel(s)"
+            ),
+        },
+        hound::Error::IoError(io) => io_err(path, io),
+        other => unsupported(path, format!("sample layout hound cannot decode ({other})")),
+    }
+}
+
+/// Turns a header-parsing failure into the error that tells the user what to do,
+/// using a bounded look at the file's first bytes to name the real format.
+fn classify_header_error(path: &Path, e: hound::Error) -> AudioError {
+    let sniff = match sniff(path) {
+        Ok(s) => s,
+        Err(io) => return io_err(path, io),
+    };
+    if sniff.len == 0 {
+        return AudioError::Empty {
+            path: path.to_path_buf(),
+            detail: "the file is 0 bytes".into(),
+        };
+    }
+    if !sniff.riff_wave {
+        return match sniff.container {
+            Some(c @ ("RF64/BW64 (64-bit WAV)" | "RIFX (big-endian WAV)")) => {
+                unsupported(path, c.into())
+            }
+            Some(c) => AudioError::NotWav {
+                path: path.to_path_buf(),
+                detail: format!("RIFF/WAVE header missing; it looks like {c}"),
+            },
+            None if sniff.len < 12 => AudioError::NotWav {
+                path: path.to_path_buf(),
+                detail: format!(
+                    "RIFF/WAVE header missing; the file is only {} bytes",
+                    sniff.len
+                ),
+            },
+            None => AudioError::NotWav {
+                path: path.to_path_buf(),
+                detail: "RIFF/WAVE header missing".into(),
+            },
+        };
+    }
+    match e {
+        hound::Error::Unsupported => unsupported(path, sniff.describe_fmt()),
+        hound::Error::FormatError(msg) => match sniff.fmt {
+            Some(f) if f.is_float() && f.bits != 32 => {
+                unsupported(path, format!("{}-bit float", f.bits))
+            }
+            Some(f) if f.bits % 8 != 0 => unsupported(path, format!("{}-bit PCM", f.bits)),
+            _ => AudioError::NotWav {
+                path: path.to_path_buf(),
+                detail: format!("malformed WAV header: {msg}"),
+            },
+        },
+        hound::Error::IoError(io) if is_short_read(&io) => AudioError::Truncated {
+            path: path.to_path_buf(),
+            detail: if sniff.fmt.is_none() {
+                "the file ends inside the header, before the fmt chunk is complete".into()
+            } else {
+                "the file ends inside the header, before the data chunk starts".into()
+            },
+        },
+        hound::Error::IoError(io) => io_err(path, io),
+        other => unsupported(path, format!("{} ({other})", sniff.describe_fmt())),
+    }
+}
+
+/// What the first bytes of a file say about it.
+struct Sniff {
+    len: u64,
+    riff_wave: bool,
+    container: Option<&'static str>,
+    fmt: Option<Fmt>,
+}
+
+#[derive(Clone, Copy)]
+struct Fmt {
+    tag: u16,
+    /// For WAVE_FORMAT_EXTENSIBLE: the first two bytes of the SubFormat GUID (its format tag).
+    sub_tag: Option<u16>,
+    bits: u16,
+}
+
+impl Fmt {
+    fn effective_tag(&self) -> u16 {
+        self.sub_tag.unwrap_or(self.tag)
+    }
+    fn is_float(&self) -> bool {
+        self.effective_tag() == 0x0003
+    }
+}
+
+impl Sniff {
+    fn describe_fmt(&self) -> String {
+        let Some(f) = self.fmt else {
+            return "unknown format (no readable fmt chunk)".into();
+        };
+        let name = match f.effective_tag() {
+            0x0001 => "PCM",
+            0x0002 => "Microsoft ADPCM",
+            0x0003 => "IEEE float",
+            0x0006 => "A-law",
+            0x0007 => "mu-law",
+            0x0011 => "IMA ADPCM",
+            0x0031 => "GSM 6.10",
+            0x0050 => "MPEG",
+            0x0055 => "MP3",
+            _ => "unknown codec",
+        };
+        let ext = if f.sub_tag.is_some() {
+            ", extensible"
+        } else {
+            ""
+        };
+        format!(
+            "{name} (format tag 0x{:04x}{ext}), {} bits per sample",
+            f.effective_tag(),
+            f.bits
+        )
+    }
+}
+
+/// Reads at most 64 KiB from the start of the file and walks its RIFF chunks.
+fn sniff(path: &Path) -> std::io::Result<Sniff> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut head = Vec::new();
+    file.take(64 * 1024).read_to_end(&mut head)?;
+    let magic = |off: usize, m: &[u8]| head.get(off..off + m.len()) == Some(m);
+    let riff_wave = magic(0, b"RIFF") && magic(8, b"WAVE");
+    let container = if magic(0, b"RF64") || magic(0, b"BW64") {
+        Some("RF64/BW64 (64-bit WAV)")
+    } else if magic(0, b"RIFX") {
+        Some("RIFX (big-endian WAV)")
+    } else if magic(0, b"ID3") || (head.len() >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0) {
+        Some("MP3")
+    } else if magic(0, b"fLaC") {
+        Some("FLAC")
+    } else if magic(0, b"OggS") {
+        Some("Ogg (Vorbis/Opus)")
+    } else if magic(0, b"FORM") {
+        Some("AIFF")
+    } else if magic(4, b"ftyp") {
+        Some("MP4/M4A")
+    } else {
+        None
+    };
+    let mut fmt = None;
+    if riff_wave {
+        let mut pos = 12usize;
+        while let Some(h) = head.get(pos..pos + 8) {
+            let size = u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as usize;
+            if &h[..4] == b"fmt " {
+                let body = head.get(pos + 8..).unwrap_or(&[]);
+                let le16 = |o: usize| body.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+                if let (Some(tag), Some(bits)) = (le16(0), le16(14)) {
+                    let sub_tag = if tag == 0xFFFE { le16(24) } else { None };
+                    let valid = if tag == 0xFFFE {
+                        le16(18).filter(|&v| v > 0)
+                    } else {
+                        None
+                    };
+                    fmt = Some(Fmt {
+                        tag,
+                        sub_tag,
+                        bits: valid.unwrap_or(bits),
+                    });
+                }
+                break;
+            }
+            if &h[..4] == b"data" {
+                break;
+            }
+            // Chunks are padded to even length.
+            pos = match pos.checked_add(8 + size + (size & 1)) {
+                Some(p) => p,
+                None => break,
+            };
+        }
+    }
+    Ok(Sniff {
+        len,
+        riff_wave,
+        container,
+        fmt,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::f64::consts::PI;
+
+    fn write_wav<S: hound::Sample + Copy>(path: &Path, spec: hound::WavSpec, samples: &[S]) {
+        let mut w = hound::WavWriter::create(path, spec).expect("create wav");
+        for &s in samples {
+            w.write_sample(s).expect("write sample");
+        }
+        w.finalize().expect("finalize wav");
+    }
+
+    fn spec(channels: u16, rate: u32, bits: u16, float: bool) -> hound::WavSpec {
+        hound::WavSpec {
+            channels,
+            sample_rate: rate,
+            bits_per_sample: bits,
+            sample_format: if float {
+                hound::SampleFormat::Float
+            } else {
+                hound::SampleFormat::Int
+            },
+        }
+    }
+
+    fn sine(rate: u32, freq: f64, amp: f64, n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| amp * (2.0 * PI * freq * i as f64 / f64::from(rate)).sin())
+            .collect()
+    }
+
+    #[test]
+    fn pcm16_mono_16k_round_trips_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.wav");
+        let data: Vec<i16> = (0..16_000)
+            .map(|i| ((i * 7919) % 65_536 - 32_768) as i16)
+            .collect();
+        write_wav(&p, spec(1, 16_000, 16, false), &data);
+        let a = load_wav_16k_mono(&p).unwrap();
+        assert_eq!(a.source_format, "pcm_s16");
+        assert_eq!((a.source_rate, a.source_channels), (16_000, 1));
+        assert_eq!(a.duration_s, 1.0);
+        let want: Vec<f32> = data.iter().map(|&v| f32::from(v) / 32768.0).collect();
+        assert_eq!(a.samples, want);
+        assert!(a.samples.iter().all(|v| (-1.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn pcm8_is_unsigned_centred_at_128() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.wav");
+        // hound writes i8 as unsigned (v + 128); check full scale both ways.
+        write_wav(&p, spec(1, 16_000, 8, false), &[-128i8, -64, 0, 64, 127]);
+        let raw = std::fs::read(&p).unwrap();
+        assert_eq!(&raw[raw.len() - 5..], &[0u8, 64, 128, 192, 255]);
+        let a = load_wav_16k_mono(&p).unwrap();
+        assert_eq!(a.source_format, "pcm_u8");
+        assert_eq!(a.samples, vec![-1.0, -0.5, 0.0, 0.5, 127.0 / 128.0]);
+    }
+
+    #[test]
+    fn pcm24_and_pcm32_scale_to_unit() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.wav");
+        write_wav(
+            &p,
+            spec(1, 16_000, 24, false),
+            &[-8_388_608i32, -4_194_304, 0, 8_388_607],
+        );
+        let a = load_wav_16k_mono(&p).unwrap();
+        assert_eq!(a.source_format, "pcm_s24");
+        assert_eq!(
+            a.samples,
+            vec![-1.0, -0.5, 0.0, (8_388_607.0f64 / 8_388_608.0) as f32]
+        );
+
+        let p = dir.path().join("b.wav");
+        write_wav(
+            &p,
+            spec(1, 16_000, 32, false),
+            &[i32::MIN, i32::MIN / 4, 0, i32::MAX],
+        );
+        let a = load_wav_16k_mono(&p).unwrap();
+        assert_eq!(a.source_format, "pcm_s32");
+        assert_eq!(a.samples, vec![-1.0, -0.25, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn float32_passes_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.wav");
+        let data = [0.25f32, -0.75, 1.0, -1.0, 1e-7];
+        write_wav(&p, spec(1, 16_000, 32, true), &data);
+        let a = load_wav_16k_mono(&p).unwrap();
+        assert_eq!(a.source_format, "float32");
+        assert_eq!(a.samples, data.to_vec());
+    }
+
+    #[test]
+    fn float32_nan_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.wav");
+        write_wav(&p, spec(1, 16_000, 32, true), &[0.0f32, f32::NAN]);
+        let e = load_wav_16k_mono(&p).unwrap_err();
+        assert!(matches!(e, AudioError::NonFinite { frame: 1, .. }), "{e}");
+    }
+
+    /// 48 kHz stereo sine -> 16 kHz mono: length, amplitude and phase match a
+    /// sine generated directly at 16 kHz (no time shift from the resampler).
+    #[test]
+    fn stereo_48k_sine_resamples_to_16k_in_phase() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.wav");
+        let n = 48_000 + 7; // odd length exercises the rounding and the flush
+        let s = sine(48_000, 440.0, 0.5, n);
+        let inter: Vec<f32> = s.iter().flat_map(|&v| [v as f32, v as f32]).collect();
+        write_wav(&p, spec(2, 48_000, 32, true), &inter);
+        let a = load_wav_16k_mono(&p).unwrap();
+        assert_eq!(a.source_channels, 2);
+        assert_eq!(a.samples.len(), 16_002); // round(48007 / 3) = 16002.33 -> 16002
+        let want = sine(16_000, 440.0, 0.5, a.samples.len());
+        // Skip the edges, where the band-limited filter sees the zero padding.
+        let err = a.samples[400..15_600]
+            .iter()
+            .zip(&want[400..15_600])
+            .map(|(&g, &w)| (f64::from(g) - w).abs())
+            .fold(0.0, f64::max);
+        eprintln!("48k stereo -> 16k: max abs error vs 16 kHz sine {err:e}");
+        assert!(err < 1e-4, "max abs error vs 16 kHz sine: {err}");
+        let peak = a.samples.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!((peak - 0.5).abs() < 2e-3, "peak {peak}");
+    }
+
+    /// 44.1 kHz (non-integer ratio) and 8 kHz (upsampling) keep length and phase too.
+    #[test]
+    fn other_rates_resample_in_phase() {
+        for (rate, freq) in [
+            (44_100u32, 1000.0),
+            (22_050, 300.0),
+            (8_000, 440.0),
+            (11_025, 1234.5),
+        ] {
+            let n = rate as usize * 3 / 2 + 3;
+            let x: Vec<f32> = sine(rate, freq, 0.8, n).iter().map(|&v| v as f32).collect();
+            let y = resample_mono(&x, rate, 16_000).unwrap();
+            let want_len = ((n as f64) * 16_000.0 / f64::from(rate)).round() as usize;
+            assert_eq!(y.len(), want_len, "rate {rate}");
+            let want = sine(16_000, freq, 0.8, y.len());
+            let m = y.len();
+            let err = y[800..m - 800]
+                .iter()
+                .zip(&want[800..m - 800])
+                .map(|(&g, &w)| (f64::from(g) - w).abs())
+                .fold(0.0, f64::max);
+            eprintln!("{rate} -> 16k: max abs error vs 16 kHz sine {err:e}");
+            assert!(err < 1e-4, "rate {rate}: max abs error {err}");
+        }
+    }
+
+    #[test]
+    fn opposite_channels_downmix_to_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.wav");
+        let s = sine(16_000, 440.0, 0.9, 8_000);
+        let inter: Vec<i16> = s
+            .iter()
+            .flat_map(|&v| {
+                let q = (v * 32_767.0).round() as i16;
+                [q, -q]
+            })
+            .collect();
+        write_wav(&p, spec(2, 16_000, 16, false), &inter);
+        let a = load_wav_16k_mono(&p).unwrap();
+        assert_eq!(a.samples.len(), 8_000);
+        assert!(a.samples.iter().all(|v| v.abs() < 1e-6));
+    }
+
+    #[test]
+    fn truncated_data_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.wav");
+        write_wav(&p, spec(1, 16_000, 16, false), &vec![1000i16; 1000]);
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() - 301]).unwrap(); // mid-sample cut
+        let e = load_wav_16k_mono(&p).unwrap_err();
+        assert!(matches!(e, AudioError::Truncated { .. }), "{e}");
+        assert!(e.to_string().contains("a.wav"), "{e}");
+        // Cut inside the header: also Truncated, not NotWav.
+        std::fs::write(&p, &bytes[..30]).unwrap();
+        let e = load_wav_16k_mono(&p).unwrap_err();
+        assert!(matches!(e, AudioError::Truncated { .. }), "{e}");
+    }
+
+    #[test]
+    fn empty_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.wav");
+        write_wav::<i16>(&p, spec(1, 16_000, 16, false), &[]);
+        let e = load_wav_16k_mono(&p).unwrap_err();
+        assert!(matches!(e, AudioError::Empty { .. }), "{e}");
+        std::fs::write(&p, b"").unwrap();
+        let e = load_wav_16k_mono(&p).unwrap_err();
+        assert!(matches!(e, AudioError::Empty { .. }), "{e}");
+    }
+
+    #[test]
+    fn random_bytes_are_not_wav() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("noise.wav");
+        let bytes: Vec<u8> = (0u32..4096)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        std::fs::write(&p, &bytes).unwrap();
+        let e = load_wav_16k_mono(&p).unwrap_err();
+        assert!(matches!(e, AudioError::NotWav { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("noise.wav")
+                && msg.contains("RIFF/WAVE header missing")
+                && msg.contains("sox"),
+            "{msg}"
+        );
+
+        std::fs::write(&p, b"ID3\x04\x00\x00\x00\x00\x00\x00 mp3 frames...").unwrap();
+        let msg = load_wav_16k_mono(&p).unwrap_err().to_string();
+        assert!(msg.contains("looks like MP3"), "{msg}");
+    }
+
+    #[test]
+    fn nonexistent_path_is_io_error_naming_it() {
+        let p = Path::new("/nonexistent/dir/speech-sample.wav");
+        let e = load_wav_16k_mono(p).unwrap_err();
+        assert!(matches!(e, AudioError::Io { .. }), "{e}");
+        assert!(
+            e.to_string().contains("/nonexistent/dir/speech-sample.wav"),
+            "{e}"
+        );
+    }
+
+    /// Builds a canonical 44-byte-header WAV with an arbitrary fmt chunk.
+    fn raw_wav(tag: u16, channels: u16, rate: u32, bits: u16, data: &[u8]) -> Vec<u8> {
+        let block = channels.wrapping_mul(bits.div_ceil(8));
+        let mut v = Vec::new();
+        v.extend_from_slice(b"RIFF");
+        v.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+        v.extend_from_slice(b"WAVEfmt ");
+        v.extend_from_slice(&16u32.to_le_bytes());
+        v.extend_from_slice(&tag.to_le_bytes());
+        v.extend_from_slice(&channels.to_le_bytes());
+        v.extend_from_slice(&rate.to_le_bytes());
+        v.extend_from_slice(&rate.wrapping_mul(u32::from(block)).to_le_bytes());
+        v.extend_from_slice(&block.to_le_bytes());
+        v.extend_from_slice(&bits.to_le_bytes());
+        v.extend_from_slice(b"data");
+        v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        v.extend_from_slice(data);
+        v
+    }
+
+    #[test]
+    fn unsupported_encodings_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.wav");
+        for (tag, bits, rate, needle) in [
+            (3u16, 64u16, 16_000u32, "64-bit float"),
+            (6, 8, 8_000, "A-law"),
+            (7, 8, 8_000, "mu-law"),
+            (1, 16, 500, "sample rate 500 Hz"),
+        ] {
+            std::fs::write(&p, raw_wav(tag, 1, rate, bits, &[0u8; 64])).unwrap();
+            let e = load_wav_16k_mono(&p).unwrap_err();
+            assert!(matches!(e, AudioError::UnsupportedEncoding { .. }), "{e}");
+            assert!(e.to_string().contains(needle), "{e}");
+        }
+    }
+
+    fn no_panic(bytes: &[u8]) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("fuzz.wav");
+        std::fs::write(&p, bytes).unwrap();
+        let _ = load_wav_16k_mono(&p);
+    }
+
+    #[test]
+    fn every_prefix_of_a_valid_wav_is_handled() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.wav");
+        write_wav(
+            &p,
+            spec(2, 22_050, 24, false),
+            &[5i32, -5, 100, -100, 8_000_000, 0],
+        );
+        let bytes = std::fs::read(&p).unwrap();
+        for cut in 0..bytes.len() {
+            no_panic(&bytes[..cut]);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            no_panic(&bytes);
+        }
+
+        /// A valid header with random fields and data exercises the decoding paths.
+        #[test]
+        fn mutated_headers_never_panic(
+            tag in proptest::prelude::prop_oneof![proptest::prelude::Just(1u16), proptest::prelude::Just(3u16), proptest::prelude::Just(0xFFFEu16), proptest::prelude::any::<u16>()],
+            channels in 0u16..9,
+            rate in proptest::prelude::prop_oneof![proptest::prelude::Just(16_000u32), 900u32..800_000, proptest::prelude::any::<u32>()],
+            bits in proptest::prelude::prop_oneof![proptest::prelude::Just(8u16), proptest::prelude::Just(16u16), proptest::prelude::Just(24u16), proptest::prelude::Just(32u16), proptest::prelude::any::<u16>()],
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            flip in proptest::prelude::any::<(u16, u8)>(),
+        ) {
+            let mut v = raw_wav(tag, channels, rate, bits, &data);
+            let i = usize::from(flip.0) % v.len();
+            v[i] ^= flip.1;
+            no_panic(&v);
+        }
+    }
+}
