@@ -10,10 +10,12 @@ pub mod commands;
 pub mod config;
 pub mod output;
 pub mod platform;
+pub mod publish;
 pub mod report;
 pub mod result;
 pub mod runner;
 pub mod runtime;
+pub mod sizing;
 pub mod stats;
 pub mod workload;
 

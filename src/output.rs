@@ -83,7 +83,7 @@ impl Observer for Lines {
                 self.last_decile = self.last_decile.max(decile);
                 due
             }
-            None => done.is_power_of_two() || done % 50 == 0,
+            None => done.is_power_of_two() || done.is_multiple_of(50),
         };
         if report {
             let of = planned.map_or_else(|| "auto".to_string(), |p| p.to_string());

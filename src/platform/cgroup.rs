@@ -325,12 +325,11 @@ pub fn cgroup_cpuset() -> Option<Vec<usize>> {
     };
     for dir in loc.ancestors() {
         for name in names {
-            if let Ok(t) = std::fs::read_to_string(dir.join(name)) {
-                if let Ok(list) = parse_cpu_list(&t) {
-                    if !list.is_empty() {
-                        return Some(list);
-                    }
-                }
+            if let Ok(t) = std::fs::read_to_string(dir.join(name))
+                && let Ok(list) = parse_cpu_list(&t)
+                && !list.is_empty()
+            {
+                return Some(list);
             }
         }
     }

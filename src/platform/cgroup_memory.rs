@@ -52,10 +52,10 @@ pub fn detect_memory_limit() -> Option<MemoryLimit> {
             CgroupVersion::V1 => parse_v1_memory_limit(&t),
             CgroupVersion::V2 => parse_memory_max(&t),
         };
-        if let Ok(Some(v)) = parsed {
-            if best.as_ref().is_none_or(|(b, _)| v < *b) {
-                best = Some((v, dir));
-            }
+        if let Ok(Some(v)) = parsed
+            && best.as_ref().is_none_or(|(b, _)| v < *b)
+        {
+            best = Some((v, dir));
         }
     }
     if !seen_any {

@@ -210,10 +210,9 @@ pub fn parse_proc_cpuinfo(text: &str, arch: &str) -> CpuInfo {
         if let (Some(i), Some(p)) = (
             get(b, "CPU implementer").and_then(hex),
             get(b, "CPU part").and_then(hex),
-        ) {
-            if !pairs.contains(&(i, p)) {
-                pairs.push((i, p));
-            }
+        ) && !pairs.contains(&(i, p))
+        {
+            pairs.push((i, p));
         }
     }
     if let Some(&(imp, part)) = pairs.first() {

@@ -88,12 +88,11 @@ fn uname() -> (Option<String>, Option<String>) {
 }
 
 fn online_cpus() -> Option<usize> {
-    if let Ok(t) = std::fs::read_to_string("/sys/devices/system/cpu/online") {
-        if let Ok(list) = cgroup::parse_cpu_list(&t) {
-            if !list.is_empty() {
-                return Some(list.len());
-            }
-        }
+    if let Ok(t) = std::fs::read_to_string("/sys/devices/system/cpu/online")
+        && let Ok(list) = cgroup::parse_cpu_list(&t)
+        && !list.is_empty()
+    {
+        return Some(list.len());
     }
     // SAFETY: sysconf has no preconditions.
     let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };

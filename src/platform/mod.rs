@@ -94,16 +94,15 @@ impl EnvDelta {
             self.throttled_period_ratio,
             self.nr_throttled,
             self.nr_periods,
-        ) {
-            if r >= THROTTLED_PERIODS_WARN {
-                out.push(format!(
+        ) && r >= THROTTLED_PERIODS_WARN
+        {
+            out.push(format!(
                     "CPU quota throttled the run in {t} of {p} periods ({:.0}%), {:.0} ms held back: \
                      more busy threads than the CPU limit (set intra_op_num_threads <= the limit, or \
                      raise the limit); latencies are inflated",
                     r * 100.0,
                     self.throttled_time_ns.unwrap_or(0) as f64 / 1e6
                 ));
-            }
         }
         if let Some(s) = self.steal_ratio.filter(|s| *s >= STEAL_WARN) {
             out.push(format!(

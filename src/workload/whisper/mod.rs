@@ -147,13 +147,13 @@ impl WhisperWorkload {
         let decoder_with_past = Model::load(runtime, decoder_with_past, model)?;
 
         let features_t = encoder.require_input("input_features")?;
-        if let ValueType::Tensor { shape, .. } = features_t {
-            if shape.len() != 3 || (shape[1] >= 0 && shape[1] as usize != n_mels) {
-                return Err(encoder.shape_err(format!(
+        if let ValueType::Tensor { shape, .. } = features_t
+            && (shape.len() != 3 || (shape[1] >= 0 && shape[1] as usize != n_mels))
+        {
+            return Err(encoder.shape_err(format!(
                     "`input_features` is {}, but whisper.n_mels = {n_mels} needs [batch, {n_mels}, 3000] (large-v3 uses 128)",
                     describe_type(features_t)
                 )));
-            }
         }
         encoder.require_output("last_hidden_state")?;
         decoder.require_input("input_ids")?;
@@ -183,22 +183,22 @@ impl WhisperWorkload {
             decoder_with_past.require_output(&present[1])?;
         }
         decoder_with_past.require_output("logits")?;
-        if let ValueType::Tensor { shape, .. } = logits_t {
-            if let Some(&vocab) = shape.last().filter(|v| **v > 0) {
-                let bad: Vec<i64> = options
-                    .prompt_tokens
-                    .iter()
-                    .copied()
-                    .chain([options.eot_token])
-                    .filter(|t| *t >= vocab)
-                    .collect();
-                if !bad.is_empty() {
-                    return Err(WorkloadError::Spec {
+        if let ValueType::Tensor { shape, .. } = logits_t
+            && let Some(&vocab) = shape.last().filter(|v| **v > 0)
+        {
+            let bad: Vec<i64> = options
+                .prompt_tokens
+                .iter()
+                .copied()
+                .chain([options.eot_token])
+                .filter(|t| *t >= vocab)
+                .collect();
+            if !bad.is_empty() {
+                return Err(WorkloadError::Spec {
                         at: model.at.clone(),
                         message: format!("token ids {bad:?} are outside the decoder's vocabulary of {vocab}"),
                         help: "set whisper.prompt_tokens and whisper.eot_token to ids of this model's tokenizer".into(),
                     });
-                }
             }
         }
         let past_takes_hidden = decoder_with_past.input("encoder_hidden_states").is_some();
