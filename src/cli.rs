@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+#[path = "cli_publish.rs"]
+mod publish;
+pub use publish::{CommentArgs, ReportArgs, ReportFormat};
+
 #[derive(Debug, Parser)]
 #[command(name = "bench-gate", version, about = "Catch ONNX Runtime inference slowdowns in CI and size production from real measurements.", long_about = None)]
 pub struct Cli {
@@ -17,6 +21,12 @@ pub enum Command {
     Run(RunArgs),
     /// Show what bench-gate detects here: CPU, features, cgroup limits, cpuset, ONNX Runtime.
     Env(EnvArgs),
+    /// Compose the PR comment (markdown) or its JSON twin from a verdict, the run's result and
+    /// the sizing report.
+    Report(ReportArgs),
+    /// Create or update this gate's one comment on the pull request, and append it to the
+    /// step summary. A failure to comment warns and exits 0 unless --strict.
+    Comment(CommentArgs),
     /// Print the JSON Schema of result files.
     #[command(hide = true)]
     Schema,

@@ -1,3 +1,15 @@
 //! Finished results in, text out. Nothing here measures, reads the environment or writes files.
 
+pub mod chart;
+pub mod escape;
+pub mod input;
+pub mod json;
+pub mod markdown;
+pub mod rows;
+mod sections;
 pub mod table;
+
+#[cfg(test)]
+mod markdown_tests;
+
+pub use input::{ReportInput, VerdictView, marker};
