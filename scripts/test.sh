@@ -8,3 +8,4 @@ scripts/setup.sh
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
+scripts/check-workflows.sh

@@ -4,9 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-#[path = "cli_publish.rs"]
-mod publish;
-pub use publish::{CommentArgs, ReportArgs, ReportFormat};
+mod publish_args;
+pub use publish_args::{CommentArgs, ReportArgs, ReportFormat};
 
 #[derive(Debug, Parser)]
 #[command(name = "bench-gate", version, about = "Catch ONNX Runtime inference slowdowns in CI and size production from real measurements.", long_about = None)]
