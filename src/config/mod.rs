@@ -231,7 +231,7 @@ impl Ctx<'_> {
         } else if message.contains("missing field") {
             "add the key; see the repository's benchmark.toml for a documented example"
         } else {
-            "change the value to one of the expected form; see the repository's benchmark.toml"
+            "change the value to the expected form; see the repository's benchmark.toml"
         };
         self.error(span, message, help)
     }
