@@ -8,3 +8,5 @@ scripts/setup.sh
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
+# Validators: Kubernetes schemas for k8s/ and rendered Jobs, hadolint for the Dockerfile.
+scripts/check-manifests.sh

@@ -1,6 +1,7 @@
 //! One function per subcommand. Each returns the process exit code or an error (exit code 2).
 
 mod env;
+mod k8s;
 mod run;
 
 use anyhow::Result;
@@ -11,9 +12,28 @@ pub fn dispatch(command: Command) -> Result<u8> {
     match command {
         Command::Run(args) => run::run(&args),
         Command::Env(args) => env::env(&args),
+        Command::K8s(cmd) => k8s::k8s(&cmd),
         Command::Schema => {
             print!("{}", crate::result::json_schema());
             Ok(0)
         }
     }
+}
+
+/// The commit of the git repository holding `path` (a config file), if any. Never an error:
+/// results outside git are fine.
+pub fn head_commit(path: &std::path::Path) -> Option<String> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let s = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && s.len() == 40).then_some(s)
 }

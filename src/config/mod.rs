@@ -270,11 +270,11 @@ impl Ctx<'_> {
     }
 
     fn validate(&self, raw: RawConfig) -> Result<Config, ConfigError> {
-        let cpus = parse_cpu_set_arg(raw.run.cpus.get_ref()).map_err(|e| {
+        let cpus = cpus_arg(raw.run.cpus.get_ref()).map_err(|e| {
             self.error(
                 raw.run.cpus.span(),
                 format!("`run.cpus`: {e}"),
-                "use a CPU list such as \"0\", \"2-3\" or \"0,2\"",
+                "use a CPU list such as \"0\", \"2-3\", \"0,2\", or \"all\"",
             )
         })?;
         if raw.models.is_empty() {
@@ -552,6 +552,19 @@ impl Ctx<'_> {
             at: self.location(spec.span().start),
         })
     }
+}
+
+/// A CPU list ("0", "2-3", "0,2") or "all": every CPU this process may run on (what a
+/// Kubernetes pod was given, exclusive cores included).
+pub fn cpus_arg(s: &str) -> Result<Vec<usize>, String> {
+    if s.trim() == "all" {
+        let cpus = crate::platform::affinity::current_affinity();
+        if cpus.is_empty() {
+            return Err("cannot read this process's CPU affinity".into());
+        }
+        return Ok(cpus);
+    }
+    parse_cpu_set_arg(s)
 }
 
 fn valid_name(name: &str) -> bool {
