@@ -426,6 +426,9 @@ fn render_markdown(out: &SizeOutput) -> String {
         }
         md.push('\n');
     }
+    while md.ends_with("\n\n") {
+        md.pop();
+    }
     md
 }
 
