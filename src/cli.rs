@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod sizing_args;
+pub use sizing_args::{LoadArgs, LoadModeArg, PolicyArg, SizeArgs, SweepArgs};
+
 #[derive(Debug, Parser)]
 #[command(name = "bench-gate", version, about = "Catch ONNX Runtime inference slowdowns in CI and size production from real measurements.", long_about = None)]
 pub struct Cli {
@@ -20,6 +23,15 @@ pub enum Command {
     /// Render or run the benchmark as a short-lived Kubernetes Job on a node pool.
     #[command(subcommand)]
     K8s(K8sCommand),
+    /// Size production from two measurements: normalization ratio, cores, pods, requests/limits,
+    /// threads, memory, cost.
+    Size(SizeArgs),
+    /// Measure the thread trap: latency and CFS throttling at several intra-op thread counts
+    /// under one CPU limit.
+    Sweep(SweepArgs),
+    /// Drive N concurrent inference streams (closed or open loop): RPS, percentiles, CPU use,
+    /// scale efficiency and grade.
+    Load(LoadArgs),
     /// Print the JSON Schema of result files.
     #[command(hide = true)]
     Schema,

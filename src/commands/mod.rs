@@ -2,7 +2,11 @@
 
 mod env;
 mod k8s;
+mod load;
 mod run;
+mod size;
+mod size_input;
+mod sweep;
 
 use anyhow::Result;
 
@@ -13,6 +17,9 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Run(args) => run::run(&args),
         Command::Env(args) => env::env(&args),
         Command::K8s(cmd) => k8s::k8s(&cmd),
+        Command::Size(args) => size::size(&args),
+        Command::Sweep(args) => sweep::sweep(&args),
+        Command::Load(args) => load::load(&args),
         Command::Schema => {
             print!("{}", crate::result::json_schema());
             Ok(0)

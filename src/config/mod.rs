@@ -2,6 +2,7 @@
 //! config file's folder. Every error names the file, line and column, and what was expected.
 
 mod schema;
+mod sizing;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -14,6 +15,7 @@ pub use schema::{
 };
 use schema::{RawConfig, RawModel};
 use serde::Serialize;
+pub use sizing::{SizingConfig, load_sizing, parse_sizing};
 use toml::Spanned;
 
 use crate::platform::affinity::parse_cpu_set_arg;
@@ -65,6 +67,8 @@ pub struct Config {
     pub cpu_label: Option<String>,
     pub models: Vec<ModelConfig>,
     pub thresholds: BTreeMap<String, Thresholds>,
+    /// `[sizing]`: capacity-plan policy, instance catalogue, load grades (defaults when absent).
+    pub sizing: SizingConfig,
 }
 
 /// One model, with `[run]` defaults applied and paths resolved.
@@ -311,6 +315,7 @@ impl Ctx<'_> {
                 ));
             }
         }
+        let sizing = self.sizing(raw.sizing)?;
         let mut models = Vec::new();
         for (name, m) in &raw.models {
             models.push(self.model(name, m, &raw.run)?);
@@ -325,6 +330,7 @@ impl Ctx<'_> {
                 .into_iter()
                 .map(|(k, v)| (k, v.into_inner()))
                 .collect(),
+            sizing,
         })
     }
 

@@ -21,6 +21,9 @@ pub struct RawConfig {
     /// Regression thresholds per CPU architecture (`x86_64`, `aarch64`).
     #[serde(default)]
     pub thresholds: BTreeMap<String, Spanned<Thresholds>>,
+    /// Capacity planning: policy, instance catalogue, load grades (see `super::sizing`).
+    #[serde(default)]
+    pub sizing: Option<super::sizing::RawSizing>,
 }
 
 /// `[run]`: where and how long to measure.
