@@ -8,4 +8,7 @@ scripts/setup.sh
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
+# Validators: Kubernetes schemas for k8s/ and rendered Jobs, hadolint for the Dockerfile;
+# actionlint (with shellcheck) for the workflows.
+scripts/check-manifests.sh
 scripts/check-workflows.sh

@@ -6,6 +6,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod publish_args;
 pub use publish_args::{CommentArgs, ReportArgs, ReportFormat};
+mod sizing_args;
+pub use sizing_args::{LoadArgs, LoadModeArg, PolicyArg, SizeArgs, SweepArgs};
 
 #[derive(Debug, Parser)]
 #[command(name = "bench-gate", version, about = "Catch ONNX Runtime inference slowdowns in CI and size production from real measurements.", long_about = None)]
@@ -26,6 +28,18 @@ pub enum Command {
     /// Create or update this gate's one comment on the pull request, and append it to the
     /// step summary. A failure to comment warns and exits 0 unless --strict.
     Comment(CommentArgs),
+    /// Render or run the benchmark as a short-lived Kubernetes Job on a node pool.
+    #[command(subcommand)]
+    K8s(K8sCommand),
+    /// Size production from two measurements: normalization ratio, cores, pods, requests/limits,
+    /// threads, memory, cost.
+    Size(SizeArgs),
+    /// Measure the thread trap: latency and CFS throttling at several intra-op thread counts
+    /// under one CPU limit.
+    Sweep(SweepArgs),
+    /// Drive N concurrent inference streams (closed or open loop): RPS, percentiles, CPU use,
+    /// scale efficiency and grade.
+    Load(LoadArgs),
     /// Print the JSON Schema of result files.
     #[command(hide = true)]
     Schema,
@@ -95,6 +109,110 @@ pub struct RunArgs {
     /// `table` prints a summary; `json` prints the full result to stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum K8sCommand {
+    /// Print the Job manifest (and with --rbac the ServiceAccount, Role and RoleBinding) as YAML.
+    Render(K8sRenderArgs),
+    /// Create the Job, wait for it, take the result from its log, delete it (always).
+    Run(K8sRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct K8sJobArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    /// Image holding bench-gate, the ORT library, the config and fixtures (see docs/container.md).
+    #[arg(long, default_value = "ghcr.io/example/bench-gate:0.1.0")]
+    pub image: String,
+
+    /// Namespace of the Job.
+    #[arg(long, default_value = "bench-gate")]
+    pub namespace: String,
+
+    /// Path of the config inside the image; the Job runs `bench-gate run -c PATH`.
+    #[arg(long, default_value = "/bench/benchmark.toml", value_name = "PATH")]
+    pub config_in_image: String,
+
+    /// Whole CPUs for the pod. Requests equal limits (Guaranteed QoS), so with the kubelet's
+    /// static CPU manager the pod gets exclusive cores.
+    #[arg(long = "pod-cpus", default_value_t = 1, value_name = "N")]
+    pub pod_cpus: u32,
+
+    /// Memory for the pod (request = limit), MiB. Use the result's memory_mb plus headroom.
+    #[arg(long = "memory-mib", default_value_t = 2048, value_name = "MIB")]
+    pub memory_mib: u64,
+
+    /// Node pool name, recorded as a label and used with --pool-label to select nodes.
+    #[arg(long, default_value = "xeon")]
+    pub pool: String,
+
+    /// Node label whose value is the pool name (e.g. cloud.google.com/gke-nodepool). When unset,
+    /// nodes are selected by --node-selector only (default: Node Feature Discovery's CPU vendor).
+    #[arg(long = "pool-label", value_name = "KEY")]
+    pub pool_label: Option<String>,
+
+    /// Extra node selector KEY=VALUE (repeatable), e.g. feature.node.kubernetes.io/cpu-model.id=143.
+    #[arg(long = "node-selector", value_name = "KEY=VALUE")]
+    pub node_selector: Vec<String>,
+
+    /// Toleration KEY[=VALUE]:EFFECT (repeatable), e.g. dedicated=bench:NoSchedule.
+    #[arg(long = "toleration", value_name = "KEY[=VALUE]:EFFECT")]
+    pub tolerations: Vec<String>,
+
+    /// activeDeadlineSeconds: Kubernetes kills the Job after this long.
+    #[arg(long = "deadline-s", default_value_t = 1800)]
+    pub deadline_s: i64,
+
+    /// ttlSecondsAfterFinished: Kubernetes removes a finished Job after this long.
+    #[arg(long = "ttl-s", default_value_t = 3600)]
+    pub ttl_s: i32,
+
+    /// Commit the Job measures (label). Default: $GITHUB_SHA, else the repository's HEAD.
+    #[arg(long)]
+    pub commit: Option<String>,
+
+    /// Pull request number (label).
+    #[arg(long)]
+    pub pr: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sRenderArgs {
+    #[command(flatten)]
+    pub job: K8sJobArgs,
+
+    /// Also print the ServiceAccount, Role and RoleBinding the CI identity needs.
+    #[arg(long)]
+    pub rbac: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sRunArgs {
+    #[command(flatten)]
+    pub job: K8sJobArgs,
+
+    /// kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or the in-cluster account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// kubeconfig context.
+    #[arg(long)]
+    pub context: Option<String>,
+
+    /// Run one Job per node pool, in parallel (needs --pool-label), e.g. --pools xeon-8480,epyc-9654.
+    #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
+    pub pools: Vec<String>,
+
+    /// Give up (and delete the Job) after this many seconds.
+    #[arg(long = "timeout-s", default_value_t = 2400)]
+    pub timeout_s: u64,
+
+    /// Folder for the results, one `<pool>.json` per pool.
+    #[arg(long = "out-dir", default_value = ".", value_name = "DIR")]
+    pub out_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

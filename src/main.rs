@@ -10,9 +10,13 @@ fn main() -> ExitCode {
     match bench_gate::commands::dispatch(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e}");
-            for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+            let top = e.to_string();
+            eprintln!("error: {top}");
+            // Layer errors already quote their source; print only causes that add something.
+            for cause in e.chain().skip(1).map(|c| c.to_string()) {
+                if !top.contains(&cause) {
+                    eprintln!("  caused by: {cause}");
+                }
             }
             ExitCode::from(bench_gate::EXIT_USER_ERROR)
         }

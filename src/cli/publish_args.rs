@@ -31,7 +31,8 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub result: Option<PathBuf>,
 
-    /// A sizing report (`bench-gate size --format json`): adds the production sizing section.
+    /// The sizing written by `bench-gate size -o` (with --target-rps): adds the production
+    /// sizing section (ratio, cores, pods, requests/limits, threads, cost) per model.
     #[arg(long, value_name = "FILE")]
     pub sizing: Option<PathBuf>,
 

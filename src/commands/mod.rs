@@ -2,8 +2,13 @@
 
 mod comment;
 mod env;
+mod k8s;
+mod load;
 mod report;
 mod run;
+mod size;
+mod size_input;
+mod sweep;
 
 use anyhow::Result;
 
@@ -15,9 +20,31 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Env(args) => env::env(&args),
         Command::Report(args) => report::report(&args),
         Command::Comment(args) => comment::comment(&args),
+        Command::K8s(cmd) => k8s::k8s(&cmd),
+        Command::Size(args) => size::size(&args),
+        Command::Sweep(args) => sweep::sweep(&args),
+        Command::Load(args) => load::load(&args),
         Command::Schema => {
             print!("{}", crate::result::json_schema());
             Ok(0)
         }
     }
+}
+
+/// The commit of the git repository holding `path` (a config file), if any. Never an error:
+/// results outside git are fine.
+pub fn head_commit(path: &std::path::Path) -> Option<String> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let s = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && s.len() == 40).then_some(s)
 }

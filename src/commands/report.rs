@@ -9,7 +9,9 @@ use serde::Deserialize;
 
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::report::escape::link_target;
-use crate::report::input::{History, HistoryPoint, Provenance, ReportInput, VerdictView};
+use crate::report::input::{
+    History, HistoryPoint, Provenance, ReportInput, SizingSection, VerdictView,
+};
 use crate::report::{json, markdown};
 use crate::result::{RunResult, write_atomic};
 use crate::sizing::SizingReport;
@@ -32,7 +34,10 @@ pub fn report(args: &ReportArgs) -> Result<u8> {
 pub fn load(args: &ReportArgs, get: &dyn Fn(&str) -> Option<String>) -> Result<ReportInput> {
     let verdict = read_verdict(&args.verdict)?;
     let result = args.result.as_deref().map(RunResult::read).transpose()?;
-    let sizing = args.sizing.as_deref().map(read_sizing).transpose()?;
+    let sizing = match args.sizing.as_deref() {
+        Some(path) => read_sizing(path)?,
+        None => Vec::new(),
+    };
     let history = verdict
         .models
         .iter()
@@ -70,15 +75,42 @@ pub(crate) fn read_verdict(path: &Path) -> Result<VerdictView> {
     })
 }
 
-fn read_sizing(path: &Path) -> Result<SizingReport> {
+/// Reads what `bench-gate size -o` writes (one entry per model, each with an optional
+/// capacity plan) or a bare sizing report. Only the fields the comment shows are read.
+fn read_sizing(path: &Path) -> Result<Vec<SizingSection>> {
+    #[derive(Deserialize)]
+    struct SizeOutput {
+        models: Vec<SizedModel>,
+    }
+    #[derive(Deserialize)]
+    struct SizedModel {
+        model: String,
+        sizing: Option<SizingReport>,
+    }
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the sizing report {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| {
+    if let Ok(output) = serde_json::from_str::<SizeOutput>(&text) {
+        return Ok(output
+            .models
+            .into_iter()
+            .filter_map(|m| {
+                m.sizing.map(|report| SizingSection {
+                    model: Some(m.model),
+                    report,
+                })
+            })
+            .collect());
+    }
+    let report: SizingReport = serde_json::from_str(&text).with_context(|| {
         format!(
-            "{} is not a bench-gate sizing report\n  fix: pass the JSON written by `bench-gate size --format json`",
+            "{} is not a bench-gate sizing report\n  fix: pass the file written by `bench-gate size -o`",
             path.display()
         )
-    })
+    })?;
+    Ok(vec![SizingSection {
+        model: None,
+        report,
+    }])
 }
 
 /// The runs of a baseline file, for the chart. Only the few fields the chart draws are read,
@@ -205,5 +237,35 @@ mod tests {
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].p95_ms, 12.0);
         assert_eq!(read_history(&dir.path().join("missing.json")), None);
+    }
+
+    #[test]
+    fn sizing_reads_the_size_output_and_a_bare_report() {
+        use crate::sizing::plan::{PlanInput, plan};
+        let p = plan(&PlanInput::measured("Intel Xeon", 10.0, 500.0, 1024.0)).unwrap();
+        let report = SizingReport::new(&p, None, None);
+        let dir = tempfile::tempdir().unwrap();
+        let size_output = dir.path().join("size.json");
+        let doc = serde_json::json!({
+            "schema_version": 1, "reference_cpu": "Apple M4", "target_cpu": "Intel Xeon",
+            "production_cpu": "Intel Xeon",
+            "models": [
+                {"model": "whisper-tiny", "ratio": {}, "notes": [], "sizing": report},
+                {"model": "silero-vad", "ratio": {}, "notes": [], "sizing": null}
+            ]
+        });
+        std::fs::write(&size_output, doc.to_string()).unwrap();
+        let sections = read_sizing(&size_output).unwrap();
+        assert_eq!(sections.len(), 1, "models without a plan have no section");
+        assert_eq!(sections[0].model.as_deref(), Some("whisper-tiny"));
+        assert_eq!(sections[0].report.plan.pods, report.plan.pods);
+
+        let bare = dir.path().join("bare.json");
+        std::fs::write(&bare, report.to_json()).unwrap();
+        let sections = read_sizing(&bare).unwrap();
+        assert_eq!((sections.len(), sections[0].model.as_deref()), (1, None));
+
+        std::fs::write(&bare, "[]").unwrap();
+        assert!(read_sizing(&bare).is_err());
     }
 }

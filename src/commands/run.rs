@@ -9,6 +9,7 @@ use crate::cli::{OutputFormat, RunArgs};
 use crate::config::{AutoKeyword, Config, Iterations, ModelConfig};
 use crate::output;
 use crate::platform::{self, Environment, affinity};
+use crate::publish::k8s::{RESULT_MARKERS_ENV, wrap_result};
 use crate::report;
 use crate::result::{Fingerprint, ModelResult, OrtInfo, RunResult, SCHEMA_VERSION, StageResult};
 use crate::runner::{self, AutoPlan, Measurement, Plan};
@@ -52,7 +53,7 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         bench_gate_version: env!("CARGO_PKG_VERSION").to_string(),
         timestamp: now(),
         host: environment.hostname.clone().unwrap_or_default(),
-        git_commit: git_commit(&config.path),
+        git_commit: super::head_commit(&config.path),
         config_file: config.path.display().to_string(),
         ort: OrtInfo {
             version: runtime.version.clone(),
@@ -64,6 +65,11 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     if let Some(out) = &args.output {
         result.write(out)?;
         output::status(args.quiet, format!("wrote {}", out.display()));
+    }
+    if std::env::var_os(RESULT_MARKERS_ENV).is_some_and(|v| v == "1") {
+        // Inside the Kubernetes Job: the result goes back through the pod log.
+        print!("{}", wrap_result(&result.to_json()));
+        return Ok(0);
     }
     match args.format {
         OutputFormat::Json => print!("{}", result.to_json()),
@@ -88,7 +94,7 @@ fn apply_overrides(config: &mut Config, args: &RunArgs) -> Result<()> {
         config.models.retain(|m| args.models.contains(&m.name));
     }
     if let Some(cpus) = &args.cpus {
-        config.cpus = affinity::parse_cpu_set_arg(cpus).map_err(|e| {
+        config.cpus = crate::config::cpus_arg(cpus).map_err(|e| {
             anyhow::anyhow!("--cpus {cpus}: {e}\n  fix: use a CPU list such as 0, 2-3 or 0,2")
         })?;
     }
@@ -250,23 +256,6 @@ fn model_result(
 
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// The commit of the repository holding the config, if any (never an error: results outside git are fine).
-fn git_commit(config: &std::path::Path) -> Option<String> {
-    let dir = config
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["rev-parse", "HEAD"])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let s = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (out.status.success() && s.len() == 40).then_some(s)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! config file's folder. Every error names the file, line and column, and what was expected.
 
 mod schema;
+mod sizing;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -14,6 +15,7 @@ pub use schema::{
 };
 use schema::{RawConfig, RawModel};
 use serde::Serialize;
+pub use sizing::{SizingConfig, load_sizing, parse_sizing};
 use toml::Spanned;
 
 use crate::platform::affinity::parse_cpu_set_arg;
@@ -65,6 +67,8 @@ pub struct Config {
     pub cpu_label: Option<String>,
     pub models: Vec<ModelConfig>,
     pub thresholds: BTreeMap<String, Thresholds>,
+    /// `[sizing]`: capacity-plan policy, instance catalogue, load grades (defaults when absent).
+    pub sizing: SizingConfig,
 }
 
 /// One model, with `[run]` defaults applied and paths resolved.
@@ -231,7 +235,7 @@ impl Ctx<'_> {
         } else if message.contains("missing field") {
             "add the key; see the repository's benchmark.toml for a documented example"
         } else {
-            "change the value to one of the expected form; see the repository's benchmark.toml"
+            "change the value to the expected form; see the repository's benchmark.toml"
         };
         self.error(span, message, help)
     }
@@ -270,11 +274,11 @@ impl Ctx<'_> {
     }
 
     fn validate(&self, raw: RawConfig) -> Result<Config, ConfigError> {
-        let cpus = parse_cpu_set_arg(raw.run.cpus.get_ref()).map_err(|e| {
+        let cpus = cpus_arg(raw.run.cpus.get_ref()).map_err(|e| {
             self.error(
                 raw.run.cpus.span(),
                 format!("`run.cpus`: {e}"),
-                "use a CPU list such as \"0\", \"2-3\" or \"0,2\"",
+                "use a CPU list such as \"0\", \"2-3\", \"0,2\", or \"all\"",
             )
         })?;
         if raw.models.is_empty() {
@@ -311,6 +315,7 @@ impl Ctx<'_> {
                 ));
             }
         }
+        let sizing = self.sizing(raw.sizing)?;
         let mut models = Vec::new();
         for (name, m) in &raw.models {
             models.push(self.model(name, m, &raw.run)?);
@@ -325,6 +330,7 @@ impl Ctx<'_> {
                 .into_iter()
                 .map(|(k, v)| (k, v.into_inner()))
                 .collect(),
+            sizing,
         })
     }
 
@@ -552,6 +558,19 @@ impl Ctx<'_> {
             at: self.location(spec.span().start),
         })
     }
+}
+
+/// A CPU list ("0", "2-3", "0,2") or "all": every CPU this process may run on (what a
+/// Kubernetes pod was given, exclusive cores included).
+pub fn cpus_arg(s: &str) -> Result<Vec<usize>, String> {
+    if s.trim() == "all" {
+        let cpus = crate::platform::affinity::current_affinity();
+        if cpus.is_empty() {
+            return Err("cannot read this process's CPU affinity".into());
+        }
+        return Ok(cpus);
+    }
+    parse_cpu_set_arg(s)
 }
 
 fn valid_name(name: &str) -> bool {

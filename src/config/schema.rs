@@ -21,6 +21,9 @@ pub struct RawConfig {
     /// Regression thresholds per CPU architecture (`x86_64`, `aarch64`).
     #[serde(default)]
     pub thresholds: BTreeMap<String, Spanned<Thresholds>>,
+    /// Capacity planning: policy, instance catalogue, load grades (see `super::sizing`).
+    #[serde(default)]
+    pub sizing: Option<super::sizing::RawSizing>,
 }
 
 /// `[run]`: where and how long to measure.
@@ -65,11 +68,46 @@ fn default_warmup() -> u32 {
 }
 
 /// A fixed iteration count or "auto" (measure until the median is known precisely enough).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Iterations {
     Fixed(NonZeroU32),
     Auto(AutoKeyword),
+}
+
+impl<'de> Deserialize<'de> for Iterations {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        const EXPECTED: &str = "a positive number of iterations or \"auto\"";
+        impl serde::de::Visitor<'_> for V {
+            type Value = Iterations;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Iterations, E> {
+                u32::try_from(v)
+                    .ok()
+                    .and_then(NonZeroU32::new)
+                    .map(Iterations::Fixed)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Signed(v), &EXPECTED))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Iterations, E> {
+                u32::try_from(v)
+                    .ok()
+                    .and_then(NonZeroU32::new)
+                    .map(Iterations::Fixed)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Unsigned(v), &EXPECTED))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Iterations, E> {
+                if v == "auto" {
+                    Ok(Iterations::Auto(AutoKeyword::Auto))
+                } else {
+                    Err(E::invalid_value(serde::de::Unexpected::Str(v), &EXPECTED))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// The literal string "auto".

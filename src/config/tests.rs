@@ -102,7 +102,10 @@ fn zero_iterations_are_impossible() {
     let d = Dir::new();
     let (at, msg) = d.err(&WHISPER.replace("iterations = 5", "iterations = 0"));
     assert_eq!(at.line, 5, "{msg}");
-    assert!(msg.contains("run.iterations"), "{msg}");
+    assert!(
+        msg.contains("run.iterations") && msg.contains("positive number of iterations"),
+        "{msg}"
+    );
 }
 
 #[test]

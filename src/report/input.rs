@@ -149,6 +149,13 @@ pub struct History {
     pub runs: Vec<HistoryPoint>,
 }
 
+/// The sizing of one model (`model` is `None` for a bare sizing report).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SizingSection {
+    pub model: Option<String>,
+    pub report: SizingReport,
+}
+
 /// Where the report came from, for the footer; every field optional.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Provenance {
@@ -168,7 +175,8 @@ pub struct ReportInput {
     pub verdict: VerdictView,
     /// The run's result file, for candidate p95, environment and raw statistics.
     pub result: Option<RunResult>,
-    pub sizing: Option<SizingReport>,
+    /// Production sizing, one section per model that has a capacity plan.
+    pub sizing: Vec<SizingSection>,
     /// Baseline histories for the chart (models without history get no line).
     pub history: Vec<History>,
     pub provenance: Provenance,
@@ -181,7 +189,7 @@ impl ReportInput {
             gate: DEFAULT_GATE.to_owned(),
             verdict,
             result: None,
-            sizing: None,
+            sizing: Vec::new(),
             history: Vec::new(),
             provenance: Provenance::default(),
         }

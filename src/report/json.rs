@@ -3,10 +3,9 @@
 
 use serde::Serialize;
 
-use super::input::{Outcome, ReportInput, marker};
+use super::input::{Outcome, ReportInput, SizingSection, marker};
 use super::markdown::headline;
 use super::rows::{Row, rows};
-use crate::sizing::SizingReport;
 
 /// Bumped on any incompatible change of the JSON report.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -22,7 +21,7 @@ struct JsonReport<'a> {
     headline: String,
     /// Worst verdict first.
     models: Vec<Row<'a>>,
-    sizing: Option<&'a SizingReport>,
+    sizing: &'a [SizingSection],
     commit: Option<&'a str>,
     run_url: Option<&'a str>,
 }
@@ -38,7 +37,7 @@ pub fn render(input: &ReportInput) -> String {
         exit_code: input.verdict.exit_code,
         headline: headline(input, &rows),
         models: rows,
-        sizing: input.sizing.as_ref(),
+        sizing: &input.sizing,
         commit: input.provenance.commit.as_deref(),
         run_url: input.provenance.run_url.as_deref(),
     };

@@ -22,6 +22,9 @@ pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
 /// Charts drawn at most: one per model, worst verdict first. More would bury the table.
 pub const MAX_CHARTS: usize = 3;
 
+/// Sizing sections shown at most: each is a screenful.
+pub const MAX_SIZING: usize = 3;
+
 /// What to include; [`render`] walks from the fullest layout to the leanest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
@@ -100,8 +103,16 @@ pub fn render_layout(input: &ReportInput, layout: Layout) -> String {
     model_table(w, &rows, layout.max_rows);
     sections::what_changed(w, &rows, layout.max_rows);
     sections::warnings(w, input, &rows, layout.max_rows);
-    if let Some(sizing) = &input.sizing {
-        sections::sizing(w, sizing);
+    let sizings = layout.max_rows.unwrap_or(MAX_SIZING).min(MAX_SIZING);
+    for section in input.sizing.iter().take(sizings) {
+        sections::sizing(w, section);
+    }
+    if input.sizing.len() > sizings {
+        let _ = writeln!(
+            w,
+            "_…and the sizing of {} more models (see the `size` output)._\n",
+            input.sizing.len() - sizings
+        );
     }
     if layout.chart {
         charts(w, input, &rows);

@@ -187,7 +187,10 @@ fn full_input(v: VerdictView) -> ReportInput {
     ReportInput {
         gate: "pr-gate".into(),
         result: Some(run_result(results)),
-        sizing: Some(sizing()),
+        sizing: vec![SizingSection {
+            model: None,
+            report: sizing(),
+        }],
         history: names
             .iter()
             .map(|n| history(n, &[498.0, 502.0, 500.0]))
@@ -253,7 +256,7 @@ fn no_baseline_snapshot() {
     m.cpu_models_with_baseline = vec!["Apple M4".into(), "AMD EPYC 7763".into()];
     let mut input = full_input(verdict(vec![m]));
     input.history.clear();
-    input.sizing = None;
+    input.sizing.clear();
     let md = render(&input);
     assert!(md.contains(
         "ℹ️ **no baseline** for Intel(R) Xeon(R) Platinum 8480+ yet; baselines exist for Apple M4, AMD EPYC 7763"
@@ -469,5 +472,5 @@ fn json_report_carries_rows_worst_first() {
     assert_eq!(json["marker"], "<!-- bench-gate:gate=pr-gate -->");
     assert_eq!(json["models"][0]["model"], "b");
     assert_eq!(json["models"][0]["baseline_median_ms"], 500.0);
-    assert_eq!(json["sizing"]["plan"]["pods"], 2);
+    assert_eq!(json["sizing"][0]["report"]["plan"]["pods"], 2);
 }

@@ -7,6 +7,7 @@ pub mod json;
 pub mod markdown;
 pub mod rows;
 mod sections;
+pub mod sizing;
 pub mod table;
 
 #[cfg(test)]

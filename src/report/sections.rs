@@ -5,11 +5,11 @@
 use std::fmt::Write;
 
 use super::escape::{inline, link_target};
-use super::input::ReportInput;
+use super::input::{ReportInput, SizingSection};
 use super::markdown::ms;
 use super::rows::Row;
 use crate::platform::THROTTLED_PERIODS_WARN;
-use crate::sizing::{SizingReport, Source, Warning};
+use crate::sizing::{Source, Warning};
 
 /// "What changed" between baseline and candidate, from the fingerprints: one row per distinct
 /// change, with the models it concerns.
@@ -108,12 +108,12 @@ pub fn warnings(w: &mut String, input: &ReportInput, rows: &[Row], max_rows: Opt
             add(format!("**No exclusive cores**: {}", inline(isolation)));
         }
     }
-    if let Some(sizing) = &input.sizing
-        && sizing
+    if input.sizing.iter().any(|s| {
+        s.report
             .plan
             .warnings
             .contains(&Warning::BurstableNoExclusiveCores)
-    {
+    }) {
         add("**No exclusive cores in production**: the suggested pods are Burstable (requests below limits), so they share every core with their neighbours; see the sizing warnings".to_owned());
     }
     if items.is_empty() {
@@ -132,7 +132,8 @@ pub fn warnings(w: &mut String, input: &ReportInput, rows: &[Row], max_rows: Opt
 
 /// The sizing section, rendered by `sizing::markdown` from a copy whose names are escaped
 /// (CPU models and instance names come from result files and the catalogue).
-pub fn sizing(w: &mut String, report: &SizingReport) {
+pub fn sizing(w: &mut String, section: &SizingSection) {
+    let report = &section.report;
     let mut plan = report.plan.clone();
     plan.input.production_cpu = inline(&plan.input.production_cpu);
     if let Source::Derived { reference_cpu, .. } = &mut plan.input.source {
@@ -149,7 +150,11 @@ pub fn sizing(w: &mut String, report: &SizingReport) {
     });
     let text = crate::sizing::markdown(&plan, ratio.as_ref(), fit.as_ref());
     // One level below the comment's own sections' peers: the comment has no `##` headings.
-    let text = text.replacen("## ", "### ", 1);
+    let heading = match &section.model {
+        Some(model) => format!("### Production sizing of {} on ", inline(model)),
+        None => "### Production sizing on ".to_owned(),
+    };
+    let text = text.replacen("## Production sizing on ", &heading, 1);
     let _ = writeln!(w, "{}\n", text.trim_end());
 }
 

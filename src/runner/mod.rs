@@ -3,6 +3,8 @@
 //! counters (throttling, steal) read before and after. The runner never prints: progress goes to
 //! an observer that the caller picks (progress bar on a TTY, plain lines in CI, nothing).
 
+pub mod load;
+
 use std::time::{Duration, Instant};
 
 use crate::config::Iterations;

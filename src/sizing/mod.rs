@@ -13,10 +13,12 @@
 
 pub mod cost;
 pub mod load;
+pub mod load_report;
 pub mod plan;
 pub mod ratio;
 pub mod report;
 pub mod resources;
+pub mod sweep;
 pub mod warning;
 
 pub use cost::{

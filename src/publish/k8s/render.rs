@@ -123,6 +123,8 @@ impl Default for JobParams {
                 "run",
                 "-c",
                 "/bench/benchmark.toml",
+                "--cpus",
+                "all",
                 "--format",
                 "json",
                 "--quiet",

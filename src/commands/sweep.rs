@@ -1,0 +1,272 @@
+//! `bench-gate sweep`: the thread trap measured on the real kernel. Under one CPU limit (applied
+//! by bench-gate when it may, else the container's), each intra-op thread count is measured with
+//! fresh sessions, and the cgroup's throttling counters are read around each row.
+
+use std::num::{NonZeroU16, NonZeroU32};
+
+use crate::cli::SweepArgs;
+use crate::config::{Config, Iterations};
+use crate::output;
+use crate::platform::affinity;
+use crate::platform::cgroup::{cgroup_cpuset, detect_cpu_limit};
+use crate::platform::cgroup_ctl::{LimitGuard, can_apply_limits};
+use crate::report::sizing as render;
+use crate::result::write_atomic;
+use crate::runner::{self, AutoPlan, Plan};
+use crate::runtime::Runtime;
+use crate::sizing::sweep::{
+    LimitSource, ModelSweep, SWEEP_SCHEMA_VERSION, SweepReport, SweepRow, analyse,
+};
+use crate::stats::Summary;
+use crate::workload;
+use anyhow::{Context, Result, bail};
+
+/// Default limit when bench-gate may apply one: the brief's one-CPU method.
+const DEFAULT_LIMIT: f64 = 1.0;
+const PERIOD_US: u64 = 100_000;
+
+/// What to do about the CPU limit, decided from what was asked and what the machine allows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LimitDecision {
+    /// Create a cgroup with this many CPUs of quota.
+    Apply(f64),
+    /// Use the limit already in force (a container's), in CPUs.
+    UseFound(f64),
+    /// Measure without a limit, and say why.
+    Unlimited { reason: String },
+    /// The user asked for a limit that cannot be had here: an error (exit 2).
+    Refuse(String),
+}
+
+/// `requested`: `--cpu-limit`; `can_apply`: [`can_apply_limits`]; `found`: the limit in force.
+pub fn decide_limit(
+    requested: Option<f64>,
+    can_apply: Result<(), String>,
+    found: Option<f64>,
+) -> LimitDecision {
+    if let Some(r) = requested
+        && !(r.is_finite() && r > 0.0)
+    {
+        return LimitDecision::Refuse(format!(
+            "--cpu-limit {r}: a CPU limit must be a positive number of CPUs, e.g. 1 or 0.5"
+        ));
+    }
+    let reason = match can_apply {
+        Ok(()) => return LimitDecision::Apply(requested.unwrap_or(DEFAULT_LIMIT)),
+        Err(reason) => reason,
+    };
+    match (requested, found) {
+        (None, Some(f)) => LimitDecision::UseFound(f),
+        (Some(r), Some(f)) if (r - f).abs() < 1e-3 => LimitDecision::UseFound(f),
+        (Some(r), Some(f)) => LimitDecision::Refuse(format!(
+            "--cpu-limit {r} cannot be applied ({reason}), and the limit already in force is {f} CPUs\n  fix: run with --cpu-limit {f} (or without --cpu-limit) to sweep under the limit in force, or run as root"
+        )),
+        (Some(r), None) => LimitDecision::Refuse(format!(
+            "--cpu-limit {r} cannot be applied: {reason}; no CPU limit is in force either, so the thread trap cannot be measured here\n  fix: run as root, or inside `docker run --cpus={r}`, or drop --cpu-limit to measure unlimited (flagged as such)"
+        )),
+        (None, None) => LimitDecision::Unlimited { reason },
+    }
+}
+
+pub fn sweep(args: &SweepArgs) -> Result<u8> {
+    let mut config = Config::load(&args.config.config)?;
+    if args.threads.is_empty() || args.threads.contains(&0) {
+        bail!("--threads: give thread counts >= 1, e.g. --threads 1,2,4");
+    }
+    let mut threads = args.threads.clone();
+    threads.sort_unstable();
+    threads.dedup();
+    select_models(&mut config, &args.models)?;
+    for path in [&args.output, &args.markdown].into_iter().flatten() {
+        crate::result::check_output_path(path)?;
+    }
+    let cpus = match &args.cpus {
+        Some(list) => affinity::parse_cpu_set_arg(list)
+            .map_err(|e| anyhow::anyhow!("--cpus {list}: {e}\n  fix: use a list such as 0-1"))?,
+        None => cgroup_cpuset().unwrap_or_else(affinity::current_affinity),
+    };
+    affinity::pin_current_process(&cpus).with_context(|| format!("cannot pin to CPUs {cpus:?}"))?;
+    let found = detect_cpu_limit().and_then(|l| l.cpus);
+    let decision = decide_limit(args.cpu_limit, can_apply_limits(), found);
+    let (guard, limit_cpus, source) = match decision {
+        LimitDecision::Refuse(msg) => bail!(msg),
+        LimitDecision::Apply(c) => {
+            let g = LimitGuard::apply(c, PERIOD_US)
+                .with_context(|| format!("cannot apply a {c} CPU limit"))?;
+            let cgroup = g.cgroup_dir().display().to_string();
+            (Some(g), Some(c), LimitSource::Applied { cgroup })
+        }
+        LimitDecision::UseFound(c) => {
+            let cgroup = detect_cpu_limit().map_or_else(String::new, |l| l.cgroup_path);
+            (None, Some(c), LimitSource::Found { cgroup })
+        }
+        LimitDecision::Unlimited { reason } => {
+            eprintln!(
+                "warning: measuring WITHOUT a CPU limit: {reason}. The thread trap (threads fighting over one quota) cannot show; rows are flagged only by latency."
+            );
+            (None, None, LimitSource::None { reason })
+        }
+    };
+    output::status(
+        args.quiet,
+        format!(
+            "sweep: threads {threads:?}, limit {}, pinned to CPUs {} (all allowed CPUs unless --cpus: the quota, not affinity, is the constraint)",
+            limit_cpus.map_or_else(|| "none".to_string(), |c| format!("{c} CPU ({source:?})")),
+            affinity::format_cpu_list(&cpus)
+        ),
+    );
+    // Sessions (and their thread pools) are built after the limit is applied.
+    let runtime = Runtime::load(args.ort_lib.as_deref())?;
+    let environment = crate::platform::Environment::detect(config.cpu_label.as_deref());
+    let mut models = Vec::new();
+    for model in &config.models {
+        let mut rows = Vec::new();
+        for &t in &threads {
+            let mut m = model.clone();
+            m.session.intra_op_threads =
+                NonZeroU16::new(u16::try_from(t).unwrap_or(u16::MAX)).unwrap_or(NonZeroU16::MIN);
+            if let Some(n) = args.iterations.and_then(NonZeroU32::new) {
+                m.iterations = Iterations::Fixed(n);
+            }
+            if let Some(w) = args.warmup {
+                m.warmup = w;
+            }
+            let mut w = workload::build(&runtime, &m)?;
+            let plan = Plan {
+                warmup: m.warmup,
+                iterations: m.iterations,
+                time_budget: m.time_budget,
+                auto: AutoPlan::default(),
+            };
+            let mut observer = output::progress(&format!("{} x{t}", m.name), args.quiet);
+            let meas = runner::measure(w.as_mut(), &plan, observer.as_mut())?;
+            drop(w);
+            let Some(s) = Summary::of(&meas.samples_ms) else {
+                bail!("{}: no usable samples at {t} threads", m.name);
+            };
+            rows.push(SweepRow {
+                threads: t,
+                n: s.n,
+                median_ms: s.median,
+                p95_ms: s.p95,
+                p99_ms: s.p99,
+                nr_periods: meas.during.nr_periods,
+                nr_throttled: meas.during.nr_throttled,
+                throttled_time_ns: meas.during.throttled_time_ns,
+                flags: vec![],
+            });
+        }
+        let advice = analyse(&mut rows, limit_cpus);
+        models.push(ModelSweep {
+            model: model.name.clone(),
+            intra_op_spinning: model.session.intra_op_spinning,
+            rows,
+            advice,
+        });
+    }
+    drop(guard);
+    let report = SweepReport {
+        schema_version: SWEEP_SCHEMA_VERSION,
+        cpu_model: environment.cpu.model.clone(),
+        limit_cpus,
+        limit_source: source,
+        pinned_cpus: cpus,
+        models,
+    };
+    if let Some(path) = &args.output {
+        let mut json = serde_json::to_string_pretty(&report)?;
+        json.push('\n');
+        write_atomic(path, json.as_bytes())?;
+        output::status(args.quiet, format!("wrote {}", path.display()));
+    }
+    if let Some(path) = &args.markdown {
+        write_atomic(path, render::sweep_markdown(&report).as_bytes())?;
+        output::status(args.quiet, format!("wrote {}", path.display()));
+    }
+    println!("{}", render::sweep_table(&report));
+    for m in &report.models {
+        for line in &m.advice.lines {
+            println!("{}: {line}", m.model);
+        }
+    }
+    Ok(0)
+}
+
+/// Keeps only `names` (all when empty); an unknown name is an error listing the known ones.
+pub(crate) fn select_models(config: &mut Config, names: &[String]) -> Result<()> {
+    for name in names {
+        if config.model(name).is_none() {
+            let known: Vec<&str> = config.models.iter().map(|m| m.name.as_str()).collect();
+            bail!(
+                "no model `{name}` in {}\n  fix: use one of: {}",
+                config.path.display(),
+                known.join(", ")
+            );
+        }
+    }
+    if !names.is_empty() {
+        config.models.retain(|m| names.contains(&m.name));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applies_the_asked_limit_or_one_cpu_when_permitted() {
+        assert_eq!(
+            decide_limit(Some(0.5), Ok(()), None),
+            LimitDecision::Apply(0.5)
+        );
+        assert_eq!(
+            decide_limit(None, Ok(()), Some(2.0)),
+            LimitDecision::Apply(1.0)
+        );
+    }
+
+    #[test]
+    fn without_permission_uses_the_limit_in_force() {
+        let no = || Err("not root".to_string());
+        assert_eq!(
+            decide_limit(None, no(), Some(2.0)),
+            LimitDecision::UseFound(2.0)
+        );
+        assert_eq!(
+            decide_limit(Some(2.0), no(), Some(2.0)),
+            LimitDecision::UseFound(2.0)
+        );
+    }
+
+    #[test]
+    fn an_asked_limit_that_cannot_be_had_is_refused_with_the_reason() {
+        let no = || Err("cannot write /sys/fs/cgroup/cpu/cgroup.procs".to_string());
+        let LimitDecision::Refuse(msg) = decide_limit(Some(1.0), no(), None) else {
+            panic!("expected a refusal")
+        };
+        assert!(
+            msg.contains("cannot write /sys/fs/cgroup/cpu") && msg.contains("fix:"),
+            "{msg}"
+        );
+        let LimitDecision::Refuse(msg) = decide_limit(Some(1.0), no(), Some(2.0)) else {
+            panic!("expected a refusal")
+        };
+        assert!(msg.contains("--cpu-limit 2"), "{msg}");
+        assert!(matches!(
+            decide_limit(Some(0.0), Ok(()), None),
+            LimitDecision::Refuse(_)
+        ));
+    }
+
+    #[test]
+    fn nothing_asked_nothing_possible_measures_unlimited_and_says_why() {
+        let d = decide_limit(None, Err("not root".into()), None);
+        assert_eq!(
+            d,
+            LimitDecision::Unlimited {
+                reason: "not root".into()
+            }
+        );
+    }
+}
