@@ -6,3 +6,4 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$REPO/scripts/setup-ort.sh" >/dev/null
 "$REPO/scripts/setup-fixtures.sh"
+

@@ -1,8 +1,10 @@
 //! One function per subcommand. Each returns the process exit code or an error (exit code 2).
 
+mod comment;
 mod env;
 mod k8s;
 mod load;
+mod report;
 mod run;
 mod size;
 mod size_input;
@@ -20,6 +22,8 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Size(args) => size::size(&args),
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Load(args) => load::load(&args),
+        Command::Report(args) => report::report(&args),
+        Command::Comment(args) => comment::comment(&args),
         Command::Schema => {
             print!("{}", crate::result::json_schema());
             Ok(0)

@@ -1,4 +1,16 @@
 //! Finished results in, text out. Nothing here measures, reads the environment or writes files.
 
+pub mod chart;
+pub mod escape;
+pub mod input;
+pub mod json;
+pub mod markdown;
+pub mod rows;
+mod sections;
 pub mod sizing;
 pub mod table;
+
+#[cfg(test)]
+mod markdown_tests;
+
+pub use input::{ReportInput, VerdictView, marker};

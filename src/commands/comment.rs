@@ -1,0 +1,100 @@
+//! `bench-gate comment`: posts (or edits) this gate's one comment on the pull request and
+//! appends the same markdown to the job summary.
+//!
+//! Commenting is a courtesy, not the gate: a missing `pull-requests: write`, a fork's
+//! read-only token or a GitHub outage prints a warning and exits 0, so the check's status is
+//! still the verdict's. `--strict` turns that into exit 2 for workflows where the comment is
+//! the point (the `workflow_run` commenter). The token is only ever handed to the publisher,
+//! whose errors never contain it.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::EXIT_USER_ERROR;
+use crate::cli::CommentArgs;
+use crate::publish::actions::{Level, append_step_summary, workflow_command};
+use crate::publish::github::{
+    Outcome, PublishError, RetryPolicy, target_from_env, token_from_env, upsert_comment,
+};
+use crate::report::marker;
+
+pub fn comment(args: &CommentArgs) -> Result<u8> {
+    let get = |name: &str| std::env::var(name).ok();
+    let body = std::fs::read_to_string(&args.body_file).with_context(|| {
+        format!(
+            "cannot read the comment body {}\n  fix: write it first with `bench-gate report -o {}`",
+            args.body_file.display(),
+            args.body_file.display()
+        )
+    })?;
+    let in_actions = get("GITHUB_ACTIONS").as_deref() == Some("true");
+
+    if let Some(summary) = get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty())
+        && let Err(e) = append_step_summary(Path::new(&summary), &body)
+    {
+        warn(
+            in_actions,
+            &format!("could not append to the step summary {summary}: {e}"),
+        );
+    }
+
+    match post(args, &body, &get) {
+        Ok(outcome) => {
+            let verb = match outcome {
+                Outcome::Created { .. } => "created",
+                Outcome::Updated { .. } => "updated",
+            };
+            eprintln!(
+                "bench-gate: {verb} comment {} {}",
+                outcome.id(),
+                outcome.url()
+            );
+            Ok(0)
+        }
+        Err(e) => {
+            warn(
+                in_actions,
+                &format!("could not comment on the pull request: {e}"),
+            );
+            Ok(if args.strict { EXIT_USER_ERROR } else { 0 })
+        }
+    }
+}
+
+/// Resolves token and target and runs the upsert on a single-threaded runtime: one request
+/// at a time is all a comment needs, and it keeps the CI job's thread count at one.
+fn post(
+    args: &CommentArgs,
+    body: &str,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Outcome, PublishError> {
+    let token = token_from_env(get)?;
+    let target = target_from_env(get, args.repo.as_deref(), args.pr, args.api_url.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| PublishError::Client {
+            detail: format!("cannot start the async runtime: {e}"),
+        })?;
+    let marker = marker(&args.gate);
+    runtime.block_on(upsert_comment(
+        &target,
+        &token,
+        &marker,
+        body,
+        &RetryPolicy::default(),
+    ))
+}
+
+/// A plain line on stderr for people, plus a `::warning::` annotation on stdout when the
+/// Actions runner is listening.
+fn warn(in_actions: bool, message: &str) {
+    eprintln!("warning: {message}");
+    if in_actions {
+        println!(
+            "{}",
+            workflow_command(Level::Warning, Some("bench-gate comment"), message)
+        );
+    }
+}

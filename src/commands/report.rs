@@ -1,0 +1,209 @@
+//! `bench-gate report`: reads the verdict, result, sizing and baseline history files, gathers
+//! the footer's provenance from flags and the Actions environment, and writes the markdown or
+//! JSON that `report/` renders.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::cli::{ReportArgs, ReportFormat};
+use crate::report::escape::link_target;
+use crate::report::input::{History, HistoryPoint, Provenance, ReportInput, VerdictView};
+use crate::report::{json, markdown};
+use crate::result::{RunResult, write_atomic};
+use crate::sizing::SizingReport;
+
+pub fn report(args: &ReportArgs) -> Result<u8> {
+    let input = load(args, &|name| std::env::var(name).ok())?;
+    let text = match args.format {
+        ReportFormat::Markdown => markdown::render(&input),
+        ReportFormat::Json => json::render(&input),
+    };
+    match &args.output {
+        Some(path) => write_atomic(path, text.as_bytes())?,
+        None => print!("{text}"),
+    }
+    Ok(0)
+}
+
+/// Everything the renderer needs, from the files named by the flags and the environment
+/// (`get`, so tests pass a map).
+pub fn load(args: &ReportArgs, get: &dyn Fn(&str) -> Option<String>) -> Result<ReportInput> {
+    let verdict = read_verdict(&args.verdict)?;
+    let result = args.result.as_deref().map(RunResult::read).transpose()?;
+    let sizing = args.sizing.as_deref().map(read_sizing).transpose()?;
+    let history = verdict
+        .models
+        .iter()
+        .filter_map(|m| {
+            let source = &m.baseline.as_ref()?.source;
+            read_history(Path::new(source)).map(|runs| History {
+                model: m.model.clone(),
+                runs,
+            })
+        })
+        .collect();
+    let provenance = provenance(args, result.as_ref(), get);
+    Ok(ReportInput {
+        gate: args.gate.clone(),
+        verdict,
+        result,
+        sizing,
+        history,
+        provenance,
+    })
+}
+
+pub(crate) fn read_verdict(path: &Path) -> Result<VerdictView> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the verdict {}\n  fix: pass the file written by `bench-gate compare -o`",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a bench-gate verdict\n  fix: pass the file written by `bench-gate compare -o`",
+            path.display()
+        )
+    })
+}
+
+fn read_sizing(path: &Path) -> Result<SizingReport> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the sizing report {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a bench-gate sizing report\n  fix: pass the JSON written by `bench-gate size --format json`",
+            path.display()
+        )
+    })
+}
+
+/// The runs of a baseline file, for the chart. Only the few fields the chart draws are read,
+/// so this does not depend on the rest of the baseline format; a missing or unreadable file
+/// just means no chart (the verdict has already been decided).
+fn read_history(path: &Path) -> Option<Vec<HistoryPoint>> {
+    #[derive(Deserialize)]
+    struct Runs {
+        runs: Vec<HistoryPoint>,
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    match serde_json::from_str::<Runs>(&text) {
+        Ok(file) => Some(file.runs),
+        Err(e) => {
+            eprintln!("note: no latency history from {}: {e}", path.display());
+            None
+        }
+    }
+}
+
+/// The commit, branch and workflow-run link for the footer: flags, then the result, then what
+/// the Actions runner sets.
+pub(crate) fn provenance(
+    args: &ReportArgs,
+    result: Option<&RunResult>,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Provenance {
+    let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+    let commit = args
+        .commit
+        .clone()
+        .or_else(|| result.and_then(|r| r.git_commit.clone()))
+        .or_else(|| get("GITHUB_SHA"));
+    let branch = get("GITHUB_HEAD_REF").or_else(|| get("GITHUB_REF_NAME"));
+    let run_url = args
+        .run_url
+        .clone()
+        .or_else(|| {
+            let server = get("GITHUB_SERVER_URL")?;
+            let repo = get("GITHUB_REPOSITORY")?;
+            let id = get("GITHUB_RUN_ID")?;
+            let mut url = format!("{}/{repo}/actions/runs/{id}", server.trim_end_matches('/'));
+            if let Some(attempt) = get("GITHUB_RUN_ATTEMPT").filter(|a| a != "1") {
+                url.push_str(&format!("/attempts/{attempt}"));
+            }
+            Some(url)
+        })
+        .and_then(|u| link_target(&u));
+    Provenance {
+        commit,
+        run_url,
+        branch,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn args() -> ReportArgs {
+        ReportArgs {
+            verdict: PathBuf::from("v.json"),
+            format: ReportFormat::Markdown,
+            result: None,
+            sizing: None,
+            output: None,
+            gate: "bench-gate".into(),
+            commit: None,
+            run_url: None,
+        }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn run_url_comes_from_the_actions_environment() {
+        let get = env(&[
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("GITHUB_REPOSITORY", "acme/stt"),
+            ("GITHUB_RUN_ID", "42"),
+            ("GITHUB_RUN_ATTEMPT", "2"),
+            ("GITHUB_SHA", "abc"),
+            ("GITHUB_HEAD_REF", "feature/x"),
+        ]);
+        let p = provenance(&args(), None, &get);
+        assert_eq!(
+            p.run_url.as_deref(),
+            Some("https://github.com/acme/stt/actions/runs/42/attempts/2")
+        );
+        assert_eq!(p.commit.as_deref(), Some("abc"));
+        assert_eq!(p.branch.as_deref(), Some("feature/x"));
+    }
+
+    #[test]
+    fn flags_win_and_unsafe_urls_are_dropped() {
+        let mut a = args();
+        a.commit = Some("def".into());
+        a.run_url = Some("javascript:alert(1)".into());
+        let p = provenance(&a, None, &env(&[("GITHUB_SHA", "abc")]));
+        assert_eq!(p.commit.as_deref(), Some("def"));
+        assert_eq!(p.run_url, None);
+    }
+
+    #[test]
+    fn history_reads_runs_and_ignores_other_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.json");
+        std::fs::write(
+            &path,
+            r#"{"schema_version":1,"runs":[{"timestamp":"2024-12-01T00:00:00Z","commit":null,
+                "median_ms":10.0,"p95_ms":12.0,"host":"h","cv":0.01}]}"#,
+        )
+        .unwrap();
+        let runs = read_history(&path).unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].p95_ms, 12.0);
+        assert_eq!(read_history(&dir.path().join("missing.json")), None);
+    }
+}

@@ -1,0 +1,236 @@
+//! What the report is made from, as the report reads it.
+//!
+//! The verdict comes in as the verdict JSON that `bench-gate compare` writes (the file is the
+//! stable interface between the gate and the comment), read into the view types below: only
+//! the fields the comment shows, unknown fields ignored, optional ones defaulted. A verdict
+//! file from a newer or older bench-gate therefore still renders, and `report/` does not
+//! depend on how `compare/` builds its verdict.
+
+use serde::{Deserialize, Serialize};
+
+use crate::result::RunResult;
+use crate::sizing::SizingReport;
+
+/// The outcome for one model or for the whole check, ordered from best to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Improved,
+    Pass,
+    NoBaseline,
+    Inconclusive,
+    Regressed,
+}
+
+impl Outcome {
+    /// The emoji and word a reviewer scans for.
+    pub fn badge(self) -> &'static str {
+        match self {
+            Outcome::Improved => "✅ improved",
+            Outcome::Pass => "✅ pass",
+            Outcome::NoBaseline => "ℹ️ no baseline",
+            Outcome::Inconclusive => "⚠️ inconclusive",
+            Outcome::Regressed => "❌ regressed",
+        }
+    }
+}
+
+/// The verdict file (`compare -o verdict.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerdictView {
+    /// The worst model verdict.
+    pub verdict: Outcome,
+    /// The exit code the gate used (0 pass, 1 regressed, 2 user error, 3 inconclusive).
+    #[serde(default)]
+    pub exit_code: u8,
+    /// `compare` (against the committed history) or `ab` (two variants side by side).
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// RFC 3339, UTC.
+    #[serde(default)]
+    pub timestamp: Option<String>,
+    #[serde(default)]
+    pub models: Vec<ModelVerdictView>,
+}
+
+/// One model's verdict with the numbers behind it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelVerdictView {
+    pub model: String,
+    #[serde(default)]
+    pub cpu_model: String,
+    #[serde(default)]
+    pub architecture: String,
+    pub verdict: Outcome,
+    /// Why, in sentences (may contain file-derived names: escaped when shown).
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    /// Why the run is not evidence (throttled, steal, dispersion); empty when clean.
+    #[serde(default)]
+    pub contamination: Vec<String>,
+    /// The gated metric: `median` or `p95`.
+    #[serde(default = "default_metric")]
+    pub metric: String,
+    /// The statistical test, e.g. "log-ratio vs history, z=2.576".
+    #[serde(default)]
+    pub test: String,
+    /// Estimated change of the metric, percent (positive = slower).
+    #[serde(default)]
+    pub change_pct: Option<f64>,
+    /// 99% interval of the change, percent.
+    #[serde(default)]
+    pub ci_pct: Option<PctInterval>,
+    /// Allowed slowdown, percent.
+    #[serde(default)]
+    pub threshold_pct: Option<f64>,
+    #[serde(default)]
+    pub baseline: Option<BaselineView>,
+    /// The candidate's metric, milliseconds.
+    #[serde(default)]
+    pub candidate_ms: Option<f64>,
+    #[serde(default)]
+    pub what_changed: Vec<ChangeView>,
+    /// For `no_baseline`: the CPU models that do have a baseline for this model.
+    #[serde(default)]
+    pub cpu_models_with_baseline: Vec<String>,
+    /// Counted iterations of the candidate.
+    #[serde(default)]
+    pub iterations: u32,
+}
+
+fn default_metric() -> String {
+    "median".to_owned()
+}
+
+/// A percent interval `[low, high]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PctInterval {
+    pub low: f64,
+    pub high: f64,
+}
+
+/// What the candidate was compared with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaselineView {
+    /// The baseline file (`compare`) or "A: <what>" (`ab`).
+    #[serde(default)]
+    pub source: String,
+    /// The baseline's metric, milliseconds.
+    pub center_ms: f64,
+    #[serde(default)]
+    pub runs_used: usize,
+    #[serde(default)]
+    pub runs_total: usize,
+}
+
+/// One difference between baseline and candidate (ORT version, model hash, options, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeView {
+    pub what: String,
+    pub baseline: String,
+    pub candidate: String,
+}
+
+/// One accepted baseline run of one model, for the latency-history chart. Milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    /// RFC 3339: when the run was measured.
+    pub timestamp: String,
+    #[serde(default)]
+    pub commit: Option<String>,
+    pub median_ms: f64,
+    pub p95_ms: f64,
+}
+
+/// The baseline history of one model, oldest run first.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct History {
+    pub model: String,
+    pub runs: Vec<HistoryPoint>,
+}
+
+/// Where the report came from, for the footer; every field optional.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Provenance {
+    /// The commit that was measured.
+    pub commit: Option<String>,
+    /// A link to the workflow run (already checked to be a plain http(s) URL or not).
+    pub run_url: Option<String>,
+    /// The branch or ref that was measured.
+    pub branch: Option<String>,
+}
+
+/// Everything one report is rendered from.
+#[derive(Debug, Clone)]
+pub struct ReportInput {
+    /// Names the gate in the hidden marker, so several gates keep one comment each.
+    pub gate: String,
+    pub verdict: VerdictView,
+    /// The run's result file, for candidate p95, environment and raw statistics.
+    pub result: Option<RunResult>,
+    pub sizing: Option<SizingReport>,
+    /// Baseline histories for the chart (models without history get no line).
+    pub history: Vec<History>,
+    pub provenance: Provenance,
+}
+
+impl ReportInput {
+    /// A report of a verdict alone, with the default gate name.
+    pub fn new(verdict: VerdictView) -> Self {
+        ReportInput {
+            gate: DEFAULT_GATE.to_owned(),
+            verdict,
+            result: None,
+            sizing: None,
+            history: Vec::new(),
+            provenance: Provenance::default(),
+        }
+    }
+}
+
+/// Gate name used when `--gate` is not given.
+pub const DEFAULT_GATE: &str = "bench-gate";
+
+/// The hidden marker that lets `bench-gate comment` find this gate's comment again.
+///
+/// The gate name is reduced to `[A-Za-z0-9._-]` so it can neither close the HTML comment
+/// early nor make one gate's marker a prefix-match of another's text.
+pub fn marker(gate: &str) -> String {
+    let name: String = gate
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .take(64)
+        .collect();
+    let name = if name.is_empty() { DEFAULT_GATE } else { &name };
+    format!("<!-- bench-gate:gate={name} -->")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_keeps_safe_gate_names_and_strips_the_rest() {
+        assert_eq!(marker("pr-gate"), "<!-- bench-gate:gate=pr-gate -->");
+        assert_eq!(marker("a --> <b>"), "<!-- bench-gate:gate=a--b -->");
+        assert_eq!(marker("!!"), "<!-- bench-gate:gate=bench-gate -->");
+    }
+
+    #[test]
+    fn verdict_json_with_extra_and_missing_fields_still_reads() {
+        let json = r#"{"schema_version": 9, "verdict": "regressed", "models": [
+            {"model": "m", "verdict": "regressed", "future_field": [1, 2]}]}"#;
+        let v: VerdictView = serde_json::from_str(json).unwrap();
+        assert_eq!(v.verdict, Outcome::Regressed);
+        assert_eq!(v.models[0].metric, "median");
+        assert!(v.models[0].baseline.is_none());
+    }
+
+    #[test]
+    fn outcomes_order_from_best_to_worst() {
+        assert!(Outcome::Regressed > Outcome::Inconclusive);
+        assert!(Outcome::Inconclusive > Outcome::NoBaseline);
+        assert!(Outcome::NoBaseline > Outcome::Pass);
+        assert!(Outcome::Pass > Outcome::Improved);
+    }
+}

@@ -1,0 +1,337 @@
+//! The pull-request comment: a pure function from a [`ReportInput`] to markdown.
+//!
+//! Layout, most important first so a reviewer can stop reading at any point: the hidden
+//! marker, the verdict in one line, the per-model table, what changed, warnings, the sizing,
+//! the latency-history chart, the environment and raw statistics (collapsed), the footer.
+//!
+//! GitHub rejects comments over [`GITHUB_COMMENT_LIMIT`] characters. [`render`] never fails
+//! because of size: it drops the raw statistics first, then the chart, then table rows
+//! beyond the worst N models, and says what it left out.
+
+use std::fmt::Write;
+
+use super::chart::{self, Series};
+use super::escape::inline;
+use super::input::{Outcome, ReportInput, marker};
+use super::rows::{Row, rows, tally};
+use super::sections;
+
+/// GitHub's limit on a comment body, in characters (Unicode scalar values).
+pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
+
+/// Charts drawn at most: one per model, worst verdict first. More would bury the table.
+pub const MAX_CHARTS: usize = 3;
+
+/// What to include; [`render`] walks from the fullest layout to the leanest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// The collapsed environment and raw statistics.
+    pub details: bool,
+    /// The Mermaid latency-history chart.
+    pub chart: bool,
+    /// Table rows (and per-model list items) kept; the rest are summarised in one line.
+    pub max_rows: Option<usize>,
+}
+
+impl Layout {
+    pub const FULL: Layout = Layout {
+        details: true,
+        chart: true,
+        max_rows: None,
+    };
+}
+
+/// The shrinking steps, in order: details, then the chart, then ever fewer rows.
+const STEPS: [Layout; 8] = [
+    Layout::FULL,
+    Layout {
+        details: false,
+        ..Layout::FULL
+    },
+    Layout {
+        details: false,
+        chart: false,
+        max_rows: None,
+    },
+    lean(100),
+    lean(50),
+    lean(20),
+    lean(10),
+    lean(3),
+];
+
+const fn lean(rows: usize) -> Layout {
+    Layout {
+        details: false,
+        chart: false,
+        max_rows: Some(rows),
+    }
+}
+
+/// The comment, within [`GITHUB_COMMENT_LIMIT`] characters.
+pub fn render(input: &ReportInput) -> String {
+    render_within(input, GITHUB_COMMENT_LIMIT)
+}
+
+/// The comment, within `limit` characters: the fullest layout that fits, else a cut.
+pub fn render_within(input: &ReportInput, limit: usize) -> String {
+    for layout in STEPS {
+        let text = render_layout(input, layout);
+        if text.chars().count() <= limit {
+            return text;
+        }
+    }
+    // Even three rows do not fit (absurd inputs): cut, keeping the marker and the verdict.
+    let text = render_layout(input, lean(3));
+    let note = "\n\n_Cut to fit GitHub's comment limit; the workflow run has the full report._\n";
+    let keep = limit.saturating_sub(note.chars().count());
+    let mut cut: String = text.chars().take(keep).collect();
+    cut.push_str(note);
+    cut
+}
+
+/// The comment in one given layout, whatever its length.
+pub fn render_layout(input: &ReportInput, layout: Layout) -> String {
+    let rows = rows(input);
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(w, "{}", marker(&input.gate));
+    let _ = writeln!(w, "{}\n", headline(input, &rows));
+    model_table(w, &rows, layout.max_rows);
+    sections::what_changed(w, &rows, layout.max_rows);
+    sections::warnings(w, input, &rows, layout.max_rows);
+    if let Some(sizing) = &input.sizing {
+        sections::sizing(w, sizing);
+    }
+    if layout.chart {
+        charts(w, input, &rows);
+    }
+    if layout.details {
+        sections::details(w, input, &rows);
+    }
+    let omitted = omitted(input, &rows, layout);
+    if !omitted.is_empty() {
+        let _ = writeln!(
+            w,
+            "_Shortened to fit GitHub's comment limit: {} left out; the workflow run's artifact has the full report._\n",
+            omitted.join(", ")
+        );
+    }
+    sections::footer(w, input);
+    out
+}
+
+/// What `layout` leaves out that the full report would have shown.
+fn omitted(input: &ReportInput, rows: &[Row], layout: Layout) -> Vec<String> {
+    let mut out = Vec::new();
+    if !layout.details && (input.result.is_some() || !rows.is_empty()) {
+        out.push("the environment and raw statistics".to_owned());
+    }
+    if !layout.chart && !input.history.is_empty() {
+        out.push("the latency-history chart".to_owned());
+    }
+    if let Some(n) = layout.max_rows.filter(|n| rows.len() > *n) {
+        out.push(format!("{} of {} models", rows.len() - n, rows.len()));
+    }
+    out
+}
+
+/// The verdict in one line: what a reviewer reads in the notification.
+pub fn headline(input: &ReportInput, rows: &[Row]) -> String {
+    let overall = input.verdict.verdict;
+    let worst = rows.iter().find(|r| r.verdict.verdict == overall);
+    let cpu = worst
+        .map(|r| inline(&r.verdict.cpu_model))
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "this CPU".to_owned());
+    let count = rows.iter().filter(|r| r.verdict.verdict == overall).count();
+    let of_models = |what: &str| {
+        if rows.len() > 1 {
+            format!(" ({count} of {} models {what})", rows.len())
+        } else {
+            String::new()
+        }
+    };
+    let gate = "**bench-gate**:";
+    match (overall, worst) {
+        (Outcome::Regressed, Some(r)) => format!(
+            "{gate} ❌ **regressed** by {} on {cpu}: {} {}{}{}",
+            pct(r.verdict.change_pct),
+            inline(&r.verdict.model),
+            inline(&r.verdict.metric),
+            ci_and_threshold(r),
+            of_models("regressed")
+        ),
+        (Outcome::Inconclusive, Some(r)) => {
+            let why = r
+                .verdict
+                .contamination
+                .first()
+                .or(r.verdict.reasons.first())
+                .map_or_else(|| "the noise hides any change".to_owned(), |s| inline(s));
+            format!(
+                "{gate} ⚠️ **inconclusive** because {why} ({}){}",
+                inline(&r.verdict.model),
+                of_models("inconclusive")
+            )
+        }
+        (Outcome::NoBaseline, Some(r)) => {
+            let others = &r.verdict.cpu_models_with_baseline;
+            let elsewhere = if others.is_empty() {
+                String::new()
+            } else {
+                let names: Vec<String> = others.iter().take(5).map(|c| inline(c)).collect();
+                format!("; baselines exist for {}", names.join(", "))
+            };
+            format!(
+                "{gate} ℹ️ **no baseline** for {cpu} yet{elsewhere}{}",
+                of_models("without a baseline")
+            )
+        }
+        (Outcome::Improved, Some(r)) => format!(
+            "{gate} ✅ **passed**, faster by {} on {cpu}: {}{}",
+            pct(r.verdict.change_pct.map(|c| -c)),
+            inline(&r.verdict.model),
+            ci_and_threshold(r)
+        ),
+        _ => {
+            let n = rows.len();
+            let models = if n == 1 { "model" } else { "models" };
+            format!("{gate} ✅ **passed**: {n} {models} within their thresholds on {cpu}")
+        }
+    }
+}
+
+fn ci_and_threshold(r: &Row) -> String {
+    let mut parts = Vec::new();
+    if let Some(ci) = r.verdict.ci_pct {
+        parts.push(format!(
+            "99% CI {} … {}",
+            pct(Some(ci.low)),
+            pct(Some(ci.high))
+        ));
+    }
+    if let Some(t) = r.verdict.threshold_pct {
+        parts.push(format!("threshold {}", threshold(t)));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
+}
+
+/// The per-model table: baseline against candidate, median and p95, change, threshold, verdict.
+fn model_table(w: &mut String, rows: &[Row], max_rows: Option<usize>) {
+    if rows.is_empty() {
+        let _ = writeln!(w, "_The verdict lists no models._\n");
+        return;
+    }
+    let shown = max_rows.unwrap_or(usize::MAX).min(rows.len());
+    let _ = writeln!(
+        w,
+        "| Model | CPU | Baseline median | This run median | Baseline p95 | This run p95 | Change (99% CI) | Threshold | Verdict |"
+    );
+    let _ = writeln!(w, "|---|---|--:|--:|--:|--:|--:|--:|---|");
+    for r in &rows[..shown] {
+        let v = r.verdict;
+        let change = match (v.change_pct, v.ci_pct) {
+            (Some(c), Some(ci)) => format!(
+                "{} ({} … {})",
+                pct(Some(c)),
+                pct(Some(ci.low)),
+                pct(Some(ci.high))
+            ),
+            (c, _) => pct(c),
+        };
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {} | {} | {} on {} | {} |",
+            inline(&v.model),
+            inline(&v.cpu_model),
+            ms(r.baseline_median_ms),
+            ms(r.candidate_median_ms),
+            ms(r.baseline_p95_ms),
+            ms(r.candidate_p95_ms),
+            change,
+            v.threshold_pct.map_or_else(|| "—".to_owned(), threshold),
+            if v.metric == "p95" { "p95" } else { "median" },
+            v.verdict.badge()
+        );
+    }
+    if shown < rows.len() {
+        let rest: Vec<String> = tally(&rows[shown..])
+            .iter()
+            .map(|(o, n)| format!("{n} {}", o.badge()))
+            .collect();
+        let _ = writeln!(
+            w,
+            "\n_…and {} more models: {}._",
+            rows.len() - shown,
+            rest.join(", ")
+        );
+    }
+    w.push('\n');
+}
+
+/// Charts for the worst models that have a history.
+fn charts(w: &mut String, input: &ReportInput, rows: &[Row]) {
+    let mut drawn = Vec::new();
+    for r in rows {
+        if drawn.len() == MAX_CHARTS {
+            break;
+        }
+        let Some(history) = input.history.iter().find(|h| h.model == r.verdict.model) else {
+            continue;
+        };
+        let candidate = if r.verdict.metric == "p95" {
+            r.candidate_p95_ms
+        } else {
+            r.candidate_median_ms
+        };
+        let Some(candidate_ms) = candidate else {
+            continue;
+        };
+        let series = Series {
+            model: &r.verdict.model,
+            metric: &r.verdict.metric,
+            history: &history.runs,
+            candidate_ms,
+        };
+        if let Some(c) = chart::mermaid(&series) {
+            drawn.push(c);
+        }
+    }
+    if !drawn.is_empty() {
+        let _ = writeln!(w, "### Latency history\n");
+        for c in drawn {
+            let _ = writeln!(w, "{c}");
+        }
+    }
+}
+
+/// Milliseconds with precision that suits the size: `512 ms`, `48.3 ms`, `2.41 ms`.
+pub(crate) fn ms(x: Option<f64>) -> String {
+    match x {
+        Some(x) if x.is_finite() && x >= 100.0 => format!("{x:.0} ms"),
+        Some(x) if x.is_finite() && x >= 10.0 => format!("{x:.1} ms"),
+        Some(x) if x.is_finite() => format!("{x:.2} ms"),
+        _ => "—".to_owned(),
+    }
+}
+
+/// A signed change: `+12.3%`, `-4.0%`.
+pub(crate) fn pct(x: Option<f64>) -> String {
+    match x {
+        Some(x) if x.is_finite() => format!("{x:+.1}%"),
+        _ => "—".to_owned(),
+    }
+}
+
+fn threshold(t: f64) -> String {
+    if t.is_finite() {
+        format!("{t}%")
+    } else {
+        "—".to_owned()
+    }
+}

@@ -1,0 +1,473 @@
+//! Snapshot and rendering tests of the PR comment. Inputs are built in code so every field a
+//! snapshot shows is visible here.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use super::input::*;
+use super::markdown::{GITHUB_COMMENT_LIMIT, Layout, render, render_layout, render_within};
+use crate::config::{SessionOptions, WorkloadKind};
+use crate::platform::cpu::{CpuInfo, ModelSource};
+use crate::platform::{EnvDelta, Environment};
+use crate::result::{Fingerprint, ModelResult, OrtInfo, RunResult};
+use crate::runner::StopReason;
+use crate::sizing::SizingReport;
+use crate::sizing::cost::{FitOptions, cheapest_fit, tests::catalogue};
+use crate::sizing::plan::{PlanInput, Policy, plan};
+use crate::sizing::ratio::{ratio, tests::est};
+use crate::stats::Summary;
+
+const XEON: &str = "Intel(R) Xeon(R) Platinum 8480+";
+
+fn snapshots() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings
+}
+
+fn model_verdict(name: &str, verdict: Outcome, change: Option<f64>) -> ModelVerdictView {
+    ModelVerdictView {
+        model: name.into(),
+        cpu_model: XEON.into(),
+        architecture: "x86_64".into(),
+        verdict,
+        reasons: vec![],
+        contamination: vec![],
+        metric: "median".into(),
+        test: "log-ratio vs history, z=2.576".into(),
+        change_pct: change,
+        ci_pct: change.map(|c| PctInterval {
+            low: c - 2.0,
+            high: c + 2.0,
+        }),
+        threshold_pct: Some(5.0),
+        baseline: change.map(|_| BaselineView {
+            source: format!("baselines/{name}/x86_64/intel-xeon-platinum-8480.json"),
+            center_ms: 500.0,
+            runs_used: 3,
+            runs_total: 3,
+        }),
+        candidate_ms: change.map(|c| 500.0 * (1.0 + c / 100.0)),
+        what_changed: vec![],
+        cpu_models_with_baseline: vec![],
+        iterations: 50,
+    }
+}
+
+fn verdict(models: Vec<ModelVerdictView>) -> VerdictView {
+    let overall = models
+        .iter()
+        .map(|m| m.verdict)
+        .max()
+        .unwrap_or(Outcome::Pass);
+    VerdictView {
+        verdict: overall,
+        exit_code: if overall == Outcome::Regressed { 1 } else { 0 },
+        mode: Some("compare".into()),
+        timestamp: Some("2024-12-02T10:30:00Z".into()),
+        models,
+    }
+}
+
+fn model_result(name: &str, median: f64) -> ModelResult {
+    let samples: Vec<f64> = (0..50)
+        .map(|i| median * (0.97 + 0.0012 * f64::from(i)))
+        .collect();
+    let summary = Summary::of(&samples).expect("finite samples");
+    ModelResult {
+        name: name.into(),
+        kind: WorkloadKind::Whisper,
+        timestamp: "2024-12-02T10:30:00Z".into(),
+        architecture: "x86_64".into(),
+        cpu_model: XEON.into(),
+        model_size: Some("tiny".into()),
+        iterations: 50,
+        avg_latency_ms: summary.mean,
+        total_time_s: summary.mean * 50.0 / 1000.0,
+        rps: 1000.0 / summary.mean,
+        cpu_limit: Some(1.0),
+        memory_mb: 512.0,
+        warmup: 1,
+        load_time_ms: 120.0,
+        latency_ms: summary,
+        samples_ms: samples,
+        stages: vec![],
+        rtf: None,
+        audio_seconds: Some(30.0),
+        tokens_per_iteration: None,
+        stop_reason: StopReason::Count,
+        wall_time_s: 26.0,
+        session: SessionOptions::default(),
+        pinned_cpus: vec![0],
+        fingerprint: Fingerprint {
+            models: Default::default(),
+            fixture: None,
+            config: "c0ffee".into(),
+        },
+        during: EnvDelta::default(),
+        warnings: vec![],
+        notes: vec![],
+    }
+}
+
+fn run_result(models: Vec<ModelResult>) -> RunResult {
+    RunResult {
+        schema_version: 1,
+        bench_gate_version: "0.1.0".into(),
+        timestamp: "2024-12-02T10:30:00Z".into(),
+        host: "runner-1".into(),
+        git_commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
+        config_file: "benchmark.toml".into(),
+        ort: OrtInfo {
+            version: "1.23.2".into(),
+            library: ".ort/lib/libonnxruntime.so".into(),
+        },
+        environment: Environment {
+            os: "linux".into(),
+            cpu: CpuInfo {
+                architecture: "x86_64".into(),
+                vendor: Some("Intel".into()),
+                model: XEON.into(),
+                model_source: ModelSource::Cpuinfo,
+                signature: None,
+                features: vec!["avx2".into(), "avx512f".into(), "amx_tile".into()],
+                logical_cpus: 4,
+                physical_cores: Some(2),
+            },
+            cpu_limit: None,
+            affinity: vec![0, 1, 2, 3],
+            cgroup_cpuset: None,
+            online_cpus: Some(4),
+            total_memory_bytes: Some(16 << 30),
+            memory_limit: None,
+            kernel_release: Some("6.1.0-18-amd64".into()),
+            hostname: Some("runner-1".into()),
+            in_container: false,
+            container_evidence: vec![],
+            isolation_warning: None,
+        },
+        models,
+    }
+}
+
+fn history(model: &str, medians: &[f64]) -> History {
+    History {
+        model: model.into(),
+        runs: medians
+            .iter()
+            .enumerate()
+            .map(|(i, m)| HistoryPoint {
+                timestamp: format!("2024-11-{:02}T03:00:00Z", i + 1),
+                commit: Some(format!("{i:07x}abc")),
+                median_ms: *m,
+                p95_ms: m * 1.1,
+            })
+            .collect(),
+    }
+}
+
+fn sizing() -> SizingReport {
+    let r = ratio(&est(XEON, 500.0, 0.0), &est("Apple M4", 200.0, 0.0)).expect("ratio");
+    let input = PlanInput {
+        policy: Policy::DEFAULT_HEADROOM,
+        ..PlanInput::derived(10.0, 200.0, &r, 1024.0)
+    };
+    let p = plan(&input).expect("plan");
+    let fit = cheapest_fit(&p, &catalogue(), &FitOptions::default()).expect("fit");
+    SizingReport::new(&p, Some(&r), Some(&fit))
+}
+
+fn full_input(v: VerdictView) -> ReportInput {
+    let names: Vec<String> = v.models.iter().map(|m| m.model.clone()).collect();
+    let results = v
+        .models
+        .iter()
+        .map(|m| model_result(&m.model, m.candidate_ms.unwrap_or(510.0)))
+        .collect();
+    ReportInput {
+        gate: "pr-gate".into(),
+        result: Some(run_result(results)),
+        sizing: Some(sizing()),
+        history: names
+            .iter()
+            .map(|n| history(n, &[498.0, 502.0, 500.0]))
+            .collect(),
+        provenance: Provenance {
+            commit: Some("0123456789abcdef".into()),
+            run_url: Some("https://github.com/acme/stt/actions/runs/42".into()),
+            branch: Some("feature/faster-decoder".into()),
+        },
+        verdict: v,
+    }
+}
+
+#[test]
+fn pass_snapshot() {
+    let md = render(&full_input(verdict(vec![model_verdict(
+        "whisper-tiny",
+        Outcome::Pass,
+        Some(1.2),
+    )])));
+    assert!(md.starts_with("<!-- bench-gate:gate=pr-gate -->\n**bench-gate**: ✅ **passed**"));
+    assert!(md.contains("```mermaid\nxychart-beta"));
+    snapshots().bind(|| insta::assert_snapshot!("comment_pass", md));
+}
+
+#[test]
+fn regressed_snapshot() {
+    let mut m = model_verdict("whisper-tiny", Outcome::Regressed, Some(12.3));
+    m.what_changed = vec![ChangeView {
+        what: "ONNX Runtime".into(),
+        baseline: "1.22.0".into(),
+        candidate: "1.23.2".into(),
+    }];
+    m.reasons = vec!["+12.3% is beyond the 5% threshold and the 2.0% noise".into()];
+    let md = render(&full_input(verdict(vec![m])));
+    let first = md.lines().nth(1).unwrap_or_default();
+    assert!(
+        first.contains("❌ **regressed** by +12.3% on Intel(R) Xeon(R) Platinum 8480+"),
+        "{first}"
+    );
+    assert!(md.contains("| ONNX Runtime | 1.22.0 | 1.23.2 | whisper-tiny |"));
+    snapshots().bind(|| insta::assert_snapshot!("comment_regressed", md));
+}
+
+#[test]
+fn inconclusive_snapshot() {
+    let mut m = model_verdict("whisper-tiny", Outcome::Inconclusive, Some(4.0));
+    m.contamination = vec!["throttled in 40% of CFS periods".into()];
+    let mut input = full_input(verdict(vec![m]));
+    if let Some(r) = &mut input.result {
+        r.models[0].during.throttled_period_ratio = Some(0.4);
+    }
+    let md = render(&input);
+    assert!(md.contains("⚠️ **inconclusive** because throttled in 40% of CFS periods"));
+    assert!(md.contains("**Throttled** (whisper-tiny)"));
+    assert!(md.contains("**Contaminated measurement** (whisper-tiny)"));
+    snapshots().bind(|| insta::assert_snapshot!("comment_inconclusive", md));
+}
+
+#[test]
+fn no_baseline_snapshot() {
+    let mut m = model_verdict("whisper-tiny", Outcome::NoBaseline, None);
+    m.cpu_models_with_baseline = vec!["Apple M4".into(), "AMD EPYC 7763".into()];
+    let mut input = full_input(verdict(vec![m]));
+    input.history.clear();
+    input.sizing = None;
+    let md = render(&input);
+    assert!(md.contains(
+        "ℹ️ **no baseline** for Intel(R) Xeon(R) Platinum 8480+ yet; baselines exist for Apple M4, AMD EPYC 7763"
+    ));
+    assert!(!md.contains("mermaid"), "no history, no chart");
+    assert!(!md.contains("What changed"), "nothing was compared");
+    snapshots().bind(|| insta::assert_snapshot!("comment_no_baseline", md));
+}
+
+#[test]
+fn multi_model_snapshot_puts_the_worst_first() {
+    let md = render(&full_input(verdict(vec![
+        model_verdict("silero-vad", Outcome::Pass, Some(-0.5)),
+        model_verdict("whisper-tiny", Outcome::Regressed, Some(9.0)),
+        model_verdict("phobert", Outcome::Improved, Some(-8.0)),
+    ])));
+    let order: Vec<usize> = ["| whisper-tiny |", "| silero-vad |", "| phobert |"]
+        .iter()
+        .map(|s| md.find(s).unwrap_or(usize::MAX))
+        .collect();
+    assert!(order[0] < order[1] && order[1] < order[2], "{md}");
+    assert!(md.contains("(1 of 3 models regressed)"));
+    snapshots().bind(|| insta::assert_snapshot!("comment_multi_model", md));
+}
+
+#[test]
+fn two_hundred_models_shrink_below_the_limit_without_failing() {
+    let models = (0..200)
+        .map(|i| {
+            let mut m = model_verdict(
+                &format!("model-{i:03}-{}", "x".repeat(60)),
+                Outcome::Pass,
+                Some(0.1),
+            );
+            m.what_changed = vec![ChangeView {
+                what: format!("model file m{i}.onnx"),
+                baseline: "a".repeat(64),
+                candidate: "b".repeat(64),
+            }];
+            m
+        })
+        .collect();
+    let input = full_input(verdict(models));
+    let full = render_layout(&input, Layout::FULL);
+    assert!(
+        full.chars().count() > GITHUB_COMMENT_LIMIT,
+        "the test must need shrinking"
+    );
+    let md = render(&input);
+    assert!(md.chars().count() <= GITHUB_COMMENT_LIMIT);
+    assert!(md.starts_with(
+        "<!-- bench-gate:gate=pr-gate -->\n**bench-gate**: ✅ **passed**: 200 models"
+    ));
+    assert!(!md.contains("<details>"), "raw details go first");
+    assert!(md.contains("_Shortened to fit GitHub's comment limit"));
+    assert!(md.contains("[workflow run](https://github.com/acme/stt/actions/runs/42)"));
+}
+
+#[test]
+fn shrinking_drops_details_before_the_chart() {
+    let input = full_input(verdict(vec![model_verdict("m", Outcome::Pass, Some(0.0))]));
+    let full = render_layout(&input, Layout::FULL);
+    let without_details = render_layout(
+        &input,
+        Layout {
+            details: false,
+            ..Layout::FULL
+        },
+    );
+    let md = render_within(&input, without_details.chars().count());
+    assert!(md.len() < full.len());
+    assert!(
+        !md.contains("<details>") && md.contains("```mermaid"),
+        "{md}"
+    );
+    // A limit nothing fits: still an answer, cut, with the marker kept.
+    let tiny = render_within(&input, 200);
+    assert!(tiny.chars().count() <= 200 && tiny.starts_with("<!-- bench-gate:gate=pr-gate -->"));
+}
+
+/// Pipes, backticks, HTML, a mention, a newline, 10 kB.
+fn hostile_name() -> String {
+    format!(
+        "evil|name`code`<script>alert(1)</script>@octocat\n| x |{}",
+        "A".repeat(10_000)
+    )
+}
+
+fn hostile_input() -> ReportInput {
+    let name = hostile_name();
+    let mut m = model_verdict(&name, Outcome::Regressed, Some(20.0));
+    m.cpu_model = format!("<img src=x onerror=alert(1)> @admins {}", "|".repeat(50));
+    m.reasons = vec![format!("{name} is slower")];
+    m.what_changed = vec![ChangeView {
+        what: name.clone(),
+        baseline: "</details><script>x</script>".into(),
+        candidate: "@org/team".into(),
+    }];
+    let mut input = full_input(verdict(vec![
+        m,
+        model_verdict("ok", Outcome::Pass, Some(0.0)),
+    ]));
+    input.provenance.branch = Some("<script>branch</script>@someone".into());
+    input
+}
+
+#[test]
+fn hostile_names_stay_inert_in_the_markdown() {
+    let md = render(&hostile_input());
+    assert!(!md.contains("<script"), "{md}");
+    assert!(!md.contains("<img"));
+    assert!(!md.contains("@octocat") && !md.contains("@admins") && !md.contains("@org"));
+    assert!(!md.contains(&"A".repeat(1000)), "long names are cut");
+    // Every line of the model table has the header's number of unescaped pipes.
+    let table: Vec<&str> = md
+        .lines()
+        .skip_while(|l| !l.starts_with("| Model |"))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    let pipes = |l: &str| l.replace("\\|", "").matches('|').count();
+    assert_eq!(table.len(), 4, "header, rule, two models: {table:#?}");
+    assert!(
+        table.iter().all(|l| pipes(l) == pipes(table[0])),
+        "{table:#?}"
+    );
+}
+
+/// Renders with Debian's cmark-gfm as GitHub would (tables, autolinks, raw HTML allowed:
+/// GitHub keeps `<details>`, so the test must not hide HTML we emit). `None` when absent.
+fn cmark_gfm(markdown: &str) -> Option<String> {
+    let child = Command::new("cmark-gfm")
+        .args([
+            "--unsafe",
+            "--extension",
+            "table",
+            "--extension",
+            "autolink",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        eprintln!("skipped: cmark-gfm is not installed (apt-get install cmark-gfm)");
+        return None;
+    };
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(markdown.as_bytes())
+        .expect("write to cmark-gfm");
+    let out = child.wait_with_output().expect("cmark-gfm runs");
+    assert!(out.status.success(), "cmark-gfm failed");
+    Some(String::from_utf8(out.stdout).expect("cmark-gfm writes UTF-8"))
+}
+
+#[test]
+fn github_flavoured_rendering_keeps_tables_and_details() {
+    let md = render(&full_input(verdict(vec![
+        model_verdict("whisper-tiny", Outcome::Regressed, Some(9.0)),
+        model_verdict("silero-vad", Outcome::Pass, Some(0.3)),
+    ])));
+    let Some(html) = cmark_gfm(&md) else { return };
+    assert!(
+        html.matches("<table>").count() >= 3,
+        "model, sizing, details: {html}"
+    );
+    assert!(html.contains("<details><summary>Environment and raw statistics</summary>"));
+    let inside = html
+        .split("<details>")
+        .nth(1)
+        .and_then(|s| s.split("</details>").next())
+        .unwrap_or_default();
+    assert!(
+        inside.contains("<table>"),
+        "markdown inside details renders: {inside}"
+    );
+    assert!(html.contains("<pre><code class=\"language-mermaid\">xychart-beta"));
+    assert!(
+        html.contains("<a href=\"https://github.com/acme/stt/actions/runs/42\">workflow run</a>")
+    );
+    assert!(html.contains("<!-- bench-gate:gate=pr-gate -->"));
+}
+
+#[test]
+fn github_flavoured_rendering_of_a_hostile_name_is_inert() {
+    let Some(html) = cmark_gfm(&render(&hostile_input())) else {
+        return;
+    };
+    assert!(!html.contains("<script"), "{html}");
+    assert!(!html.contains("<img"));
+    assert!(!html.contains("@octocat") && !html.contains("@admins") && !html.contains("@org"));
+    // The model table: every body row has as many cells as the header.
+    let table = html.split("<table>").nth(1).unwrap_or_default();
+    let table = table.split("</table>").next().unwrap_or_default();
+    let headers = table.matches("</th>").count();
+    assert_eq!(headers, 9, "{table}");
+    for row in table.split("<tr>").skip(2) {
+        assert_eq!(row.matches("</td>").count(), headers, "{row}");
+    }
+    assert_eq!(table.split("<tr>").count() - 2, 2, "two model rows");
+}
+
+#[test]
+fn json_report_carries_rows_worst_first() {
+    let input = full_input(verdict(vec![
+        model_verdict("a", Outcome::Pass, Some(0.1)),
+        model_verdict("b", Outcome::Regressed, Some(7.0)),
+    ]));
+    let json: serde_json::Value =
+        serde_json::from_str(&super::json::render(&input)).expect("valid JSON");
+    assert_eq!(json["verdict"], "regressed");
+    assert_eq!(json["marker"], "<!-- bench-gate:gate=pr-gate -->");
+    assert_eq!(json["models"][0]["model"], "b");
+    assert_eq!(json["models"][0]["baseline_median_ms"], 500.0);
+    assert_eq!(json["sizing"]["plan"]["pods"], 2);
+}
