@@ -5,10 +5,10 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 scripts/setup.sh
+scripts/setup-checkers.sh
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
-# Validators: Kubernetes schemas for k8s/ and rendered Jobs, hadolint for the Dockerfile;
-# actionlint (with shellcheck) for the workflows.
+# Validators: Kubernetes schemas for k8s/ and rendered Jobs, hadolint for the Dockerfile.
 scripts/check-manifests.sh
 scripts/check-workflows.sh

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-mod publish_args;
-pub use publish_args::{CommentArgs, ReportArgs, ReportFormat};
 mod sizing_args;
 pub use sizing_args::{LoadArgs, LoadModeArg, PolicyArg, SizeArgs, SweepArgs};
+mod publish_args;
+pub use publish_args::{CommentArgs, ReportArgs, ReportFormat};
 
 #[derive(Debug, Parser)]
 #[command(name = "bench-gate", version, about = "Catch ONNX Runtime inference slowdowns in CI and size production from real measurements.", long_about = None)]
@@ -22,12 +22,6 @@ pub enum Command {
     Run(RunArgs),
     /// Show what bench-gate detects here: CPU, features, cgroup limits, cpuset, ONNX Runtime.
     Env(EnvArgs),
-    /// Compose the PR comment (markdown) or its JSON twin from a verdict, the run's result and
-    /// the sizing report.
-    Report(ReportArgs),
-    /// Create or update this gate's one comment on the pull request, and append it to the
-    /// step summary. A failure to comment warns and exits 0 unless --strict.
-    Comment(CommentArgs),
     /// Render or run the benchmark as a short-lived Kubernetes Job on a node pool.
     #[command(subcommand)]
     K8s(K8sCommand),
@@ -40,6 +34,12 @@ pub enum Command {
     /// Drive N concurrent inference streams (closed or open loop): RPS, percentiles, CPU use,
     /// scale efficiency and grade.
     Load(LoadArgs),
+    /// Compose the PR comment (markdown) or its JSON twin from a verdict, the run's result and
+    /// the sizing report.
+    Report(ReportArgs),
+    /// Create or update this gate's one comment on the pull request, and append it to the
+    /// step summary. A failure to comment warns and exits 0 unless --strict.
+    Comment(CommentArgs),
     /// Print the JSON Schema of result files.
     #[command(hide = true)]
     Schema,

@@ -18,12 +18,12 @@ pub fn dispatch(command: Command) -> Result<u8> {
     match command {
         Command::Run(args) => run::run(&args),
         Command::Env(args) => env::env(&args),
-        Command::Report(args) => report::report(&args),
-        Command::Comment(args) => comment::comment(&args),
         Command::K8s(cmd) => k8s::k8s(&cmd),
         Command::Size(args) => size::size(&args),
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Load(args) => load::load(&args),
+        Command::Report(args) => report::report(&args),
+        Command::Comment(args) => comment::comment(&args),
         Command::Schema => {
             print!("{}", crate::result::json_schema());
             Ok(0)
