@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use schema::{
-    AutoKeyword, DType, Dim, Fill, InputSpec, Iterations, Metric, OnInconclusive, OptLevel,
-    SessionOptions, Thresholds, WhisperOptions, WorkloadKind,
+    AutoKeyword, DType, Dim, Fill, GateSection, InputSpec, Iterations, Metric, OnInconclusive,
+    OptLevel, SessionOptions, Thresholds, WhisperOptions, WorkloadKind,
 };
 use schema::{RawConfig, RawModel};
 use serde::Serialize;
@@ -65,6 +65,8 @@ pub struct Config {
     pub cpu_label: Option<String>,
     pub models: Vec<ModelConfig>,
     pub thresholds: BTreeMap<String, Thresholds>,
+    /// `[gate]`: baseline history length and the gate's policy.
+    pub gate: GateSection,
 }
 
 /// One model, with `[run]` defaults applied and paths resolved.
@@ -311,6 +313,27 @@ impl Ctx<'_> {
                 ));
             }
         }
+        let g = raw.gate.get_ref();
+        if !(1..=1000).contains(&g.history) {
+            return Err(self.error(
+                raw.gate.span(),
+                format!(
+                    "`gate.history` must be between 1 and 1000 runs, got {}",
+                    g.history
+                ),
+                "set e.g. history = 10",
+            ));
+        }
+        if !(g.assumed_run_noise_pct.is_finite() && g.assumed_run_noise_pct > 0.0) {
+            return Err(self.error(
+                raw.gate.span(),
+                format!(
+                    "`gate.assumed_run_noise_pct` must be a positive percentage, got {}",
+                    g.assumed_run_noise_pct
+                ),
+                "set e.g. assumed_run_noise_pct = 8.0",
+            ));
+        }
         let mut models = Vec::new();
         for (name, m) in &raw.models {
             models.push(self.model(name, m, &raw.run)?);
@@ -325,6 +348,7 @@ impl Ctx<'_> {
                 .into_iter()
                 .map(|(k, v)| (k, v.into_inner()))
                 .collect(),
+            gate: raw.gate.into_inner(),
         })
     }
 
