@@ -8,7 +8,7 @@ Phases (each can be run alone; `all` runs them in order):
   compare   offline: every candidate run compared (`bench-gate compare`) with a baseline built
             (`bench-gate baseline update`) from the base runs before it: history of 1 and of 5 runs.
             A/A = a base run as candidate. Counts verdicts per case.
-  ab        `bench-gate ab` repeated `--ab-repeats` times for A/A, p10, p5 (and p2.5)
+  ab        `bench-gate ab` repeated `--ab-repeats` times for A/A and `--ab-variants` (p10)
 Everything lands in --out (default benches/out/); summary.json and a text table at the end.
 """
 import argparse
@@ -110,7 +110,7 @@ def phase_ab(a, cfg):
     rows = []
     log = open(os.path.join(a.out, "ab.log"), "a")
     for rep in range(a.ab_repeats):
-        for case in ["A/A"] + a.variants:
+        for case in ["A/A"] + a.ab_variants:
             b = cfg["base"] if case == "A/A" else cfg[case]
             vpath = os.path.join(a.out, "ab", f"{rep:02d}-{case.replace('/', '')}.json")
             os.makedirs(os.path.dirname(vpath), exist_ok=True)
@@ -163,6 +163,7 @@ def main():
     ap.add_argument("--budget", type=float, default=15, help="time_budget_s of each run (auto iterations)")
     ap.add_argument("--histories", type=int, nargs="*", default=[1, 5])
     ap.add_argument("--ab-repeats", type=int, default=20)
+    ap.add_argument("--ab-variants", nargs="*", default=["p10"], choices=list(VARIANTS))
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--per-round", type=int, default=5)
     ap.add_argument("--python", default=sys.executable)
