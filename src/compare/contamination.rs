@@ -1,5 +1,5 @@
 //! Is a run evidence at all? A run the kernel throttled, the hypervisor robbed, or that was far
-//! noisier than the baseline's runs measured the machine, not the change: its verdict is
+//! noisier than the baseline's runs, or shared its pinned core with another process, measured the machine, not the change: its verdict is
 //! `inconclusive`, never `regressed`.
 //!
 //! The thresholds are deliberately lower than the warnings of `bench-gate run`
@@ -16,6 +16,9 @@ pub const THROTTLED_PERIODS_MAX: f64 = 0.01;
 pub const THROTTLED_TIME_MAX: f64 = 0.01;
 /// Share of CPU time stolen by the hypervisor from which a run is contaminated.
 pub const STEAL_MAX: f64 = 0.05;
+/// Share of the run spent runnable but waiting for the CPU (another process on the pinned
+/// core) from which it is contaminated. A quiet pinned core shows well under 1%.
+pub const RUN_DELAY_MAX: f64 = 0.03;
 /// A run is contaminated when its iterations' coefficient of variation exceeds this many times
 /// the baseline runs' median cv ...
 pub const CV_FACTOR: f64 = 2.5;
@@ -48,6 +51,12 @@ pub fn reasons(during: &EnvDelta, cv: f64, baseline_cv: Option<f64>) -> Vec<Stri
             s * 100.0
         ));
     }
+    if let Some(r) = during.run_delay_ratio.filter(|r| *r >= RUN_DELAY_MAX) {
+        out.push(format!(
+            "another process shared the pinned CPU: the run waited for it {:.1}% of the time",
+            r * 100.0
+        ));
+    }
     if let Some(base) = baseline_cv {
         let limit = (CV_FACTOR * base).max(CV_FLOOR);
         if cv.is_finite() && cv > limit {
@@ -76,7 +85,20 @@ mod tests {
             steal_jiffies: Some(0),
             total_jiffies: Some(4000),
             steal_ratio: Some(0.0),
+            run_delay_ms: Some(20.0),
+            run_delay_ratio: Some(0.001),
         }
+    }
+
+    #[test]
+    fn a_neighbour_on_the_pinned_core_makes_it_contaminated() {
+        // Recorded: the encoder pinned to CPU 0 while a cargo build ran got ~67% of the CPU.
+        let mut d = delta();
+        d.run_delay_ms = Some(6_600.0);
+        d.run_delay_ratio = Some(0.33);
+        let r = reasons(&d, 0.03, Some(0.05));
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(r[0].contains("33.0%"), "{}", r[0]);
     }
 
     #[test]
