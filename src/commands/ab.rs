@@ -188,7 +188,7 @@ fn verdict(
         architecture: env.cpu.architecture.clone(),
         verdict: crate::compare::Verdict::Inconclusive,
         reasons: vec![],
-        contamination: contamination::reasons(&out.during, 0.0, None),
+        contamination: contamination::reasons_interleaved(&out.during),
         metric: t.metric,
         test: format!(
             "interleaved A/B: mean of {r} per-round log-ratios of the {} ({per_round} iterations each), t({}) 99%",

@@ -71,6 +71,31 @@ pub fn reasons(during: &EnvDelta, cv: f64, baseline_cv: Option<f64>) -> Vec<Stri
     out
 }
 
+/// Contamination of an interleaved A/B run. Steal and run delay hit both variants of a round
+/// alike and cancel in the round's ratio (they only widen its noise, which the t interval
+/// already reflects), so only throttling counts: a quota penalises the variant with more busy
+/// threads more, which is not a fair comparison of the two.
+pub fn reasons_interleaved(during: &EnvDelta) -> Vec<String> {
+    let throttling_only = EnvDelta {
+        steal_ratio: None,
+        run_delay_ratio: None,
+        ..*during
+    };
+    reasons(&throttling_only, 0.0, None)
+}
+
+/// Conditions that widen an interleaved run's noise without biasing it, as notes.
+pub fn interleaved_notes(during: &EnvDelta) -> Vec<String> {
+    let shared = EnvDelta {
+        nr_throttled: None,
+        ..*during
+    };
+    reasons(&shared, 0.0, None)
+        .into_iter()
+        .map(|r| format!("{r} (hits both variants alike; interleaving cancels it)"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +113,19 @@ mod tests {
             run_delay_ms: Some(20.0),
             run_delay_ratio: Some(0.001),
         }
+    }
+
+    #[test]
+    fn interleaved_runs_only_count_throttling() {
+        let mut d = delta();
+        d.run_delay_ratio = Some(0.3);
+        d.steal_ratio = Some(0.2);
+        assert!(reasons_interleaved(&d).is_empty());
+        assert_eq!(interleaved_notes(&d).len(), 2);
+        d.nr_throttled = Some(30);
+        d.throttled_period_ratio = Some(0.5);
+        assert_eq!(reasons_interleaved(&d).len(), 1);
+        assert_eq!(interleaved_notes(&d).len(), 2);
     }
 
     #[test]
