@@ -63,7 +63,9 @@ min_abs_ms = 0.1
         c
     }
 
-    /// Runs the benchmark once and returns the result path.
+    /// Runs the benchmark once and returns the result path. The environment counters are
+    /// cleared: tests run in parallel on the same pinned CPU, so their runs really do wait for
+    /// each other, and these tests pin the gate's behaviour, not the machine's state.
     fn run(&self, name: &str) -> PathBuf {
         let out = self.p(name);
         self.bin()
@@ -71,6 +73,11 @@ min_abs_ms = 0.1
             .arg(&out)
             .assert()
             .success();
+        edit(&out, |v| {
+            for m in v["models"].as_array_mut().unwrap() {
+                m["during"] = serde_json::json!({ "elapsed_ms": 1000.0 });
+            }
+        });
         out
     }
 
@@ -125,6 +132,18 @@ fn edit(path: &Path, f: impl FnOnce(&mut Value)) {
     std::fs::write(path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
 }
 
+/// Multiplies the first model's samples (what `compare` judges) by `f`.
+fn scale_samples(v: &mut Value, f: f64) {
+    let m = &mut v["models"][0];
+    let s: Vec<f64> = m["samples_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() * f)
+        .collect();
+    m["samples_ms"] = serde_json::json!(s);
+}
+
 fn verdict(v: &Value) -> &str {
     v["models"][0]["verdict"].as_str().unwrap_or("?")
 }
@@ -144,14 +163,7 @@ fn a_result_compared_with_itself_passes_and_slower_samples_regress() {
     let slow = d.p("slow.json");
     std::fs::copy(&r, &slow).unwrap();
     edit(&slow, |v| {
-        let m = &mut v["models"][0];
-        let s: Vec<f64> = m["samples_ms"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap() * 1.5)
-            .collect();
-        m["samples_ms"] = serde_json::json!(s);
+        scale_samples(v, 1.5);
     });
     let (code, v) = d.compare(&slow);
     assert_eq!((code, verdict(&v)), (1, "regressed"), "{v:#}");
@@ -166,14 +178,8 @@ fn throttled_runs_are_inconclusive_never_regressed_and_can_fail_the_check() {
         let r = d.run("run.json");
         d.update(&r).success();
         edit(&r, |v| {
+            scale_samples(v, 3.0);
             let m = &mut v["models"][0];
-            let s: Vec<f64> = m["samples_ms"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap() * 3.0)
-                .collect();
-            m["samples_ms"] = serde_json::json!(s);
             m["during"]["nr_periods"] = 31.into();
             m["during"]["nr_throttled"] = 30.into();
             m["during"]["throttled_period_ratio"] = (30.0 / 31.0).into();

@@ -182,25 +182,13 @@ fn verdict(
     let a_ms = metric_of(t.metric, &out.a_samples_ms);
     let b_ms = metric_of(t.metric, &out.b_samples_ms);
     let r = out.round_log_ratios.len();
+    let test = format!(
+        "interleaved A/B: mean of {r} per-round log-ratios of the {} ({per_round} iterations each), t({}) 99%",
+        metric_name(t.metric),
+        r.saturating_sub(1)
+    );
     let mut v = ModelVerdict {
-        model: name.to_string(),
-        cpu_model: env.cpu.model.clone(),
-        architecture: env.cpu.architecture.clone(),
-        verdict: crate::compare::Verdict::Inconclusive,
-        reasons: vec![],
         contamination: contamination::reasons_interleaved(&out.during),
-        metric: t.metric,
-        test: format!(
-            "interleaved A/B: mean of {r} per-round log-ratios of the {} ({per_round} iterations each), t({}) 99%",
-            metric_name(t.metric),
-            r.saturating_sub(1)
-        ),
-        change_pct: None,
-        ci_pct: None,
-        noise_pct: None,
-        threshold_pct: t.max_regression_pct,
-        min_abs_ms: t.min_abs_ms,
-        on_inconclusive: t.on_inconclusive,
         baseline: Some(BaselineUsed {
             source: "variant A".into(),
             center_ms: a_ms,
@@ -208,12 +196,11 @@ fn verdict(
             runs_total: r,
         }),
         candidate_ms: Some(b_ms),
-        what_changed: vec![],
-        cpu_models_with_baseline: vec![],
         iterations: (out.a_samples_ms.len() + out.b_samples_ms.len()) as u32,
         wall_time_s: out.wall_time.as_secs_f64(),
-        stop_reason: None,
+        ..ModelVerdict::new(name, &env.cpu.model, &env.cpu.architecture, t, test)
     };
+    v.verdict = crate::compare::Verdict::Inconclusive;
     let rule = Rule {
         threshold_pct: t.max_regression_pct,
         min_abs_ms: t.min_abs_ms,

@@ -47,27 +47,10 @@ fn facts<'a>(run: &'a RunResult, m: &'a ModelResult) -> RunFacts<'a> {
 /// The verdict skeleton shared by every outcome.
 fn skeleton(m: &ModelResult, t: &Thresholds, test: String) -> ModelVerdict {
     ModelVerdict {
-        model: m.name.clone(),
-        cpu_model: m.cpu_model.clone(),
-        architecture: m.architecture.clone(),
-        verdict: verdict::Verdict::NoBaseline,
-        reasons: vec![],
-        contamination: vec![],
-        metric: t.metric,
-        test,
-        change_pct: None,
-        ci_pct: None,
-        noise_pct: None,
-        threshold_pct: t.max_regression_pct,
-        min_abs_ms: t.min_abs_ms,
-        on_inconclusive: t.on_inconclusive,
-        baseline: None,
-        candidate_ms: None,
-        what_changed: vec![],
-        cpu_models_with_baseline: vec![],
         iterations: m.iterations,
         wall_time_s: m.wall_time_s,
         stop_reason: Some(m.stop_reason),
+        ..ModelVerdict::new(&m.name, &m.cpu_model, &m.architecture, t, test)
     }
 }
 

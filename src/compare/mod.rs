@@ -108,6 +108,42 @@ pub struct BaselineUsed {
     pub runs_total: usize,
 }
 
+impl ModelVerdict {
+    /// A verdict with nothing decided yet (`no_baseline`, no numbers): the thresholds and the
+    /// test named, the rest filled in by whoever measures.
+    pub fn new(
+        model: &str,
+        cpu_model: &str,
+        architecture: &str,
+        t: &Thresholds,
+        test: String,
+    ) -> Self {
+        ModelVerdict {
+            model: model.to_string(),
+            cpu_model: cpu_model.to_string(),
+            architecture: architecture.to_string(),
+            verdict: Verdict::NoBaseline,
+            reasons: vec![],
+            contamination: vec![],
+            metric: t.metric,
+            test,
+            change_pct: None,
+            ci_pct: None,
+            noise_pct: None,
+            threshold_pct: t.max_regression_pct,
+            min_abs_ms: t.min_abs_ms,
+            on_inconclusive: t.on_inconclusive,
+            baseline: None,
+            candidate_ms: None,
+            what_changed: vec![],
+            cpu_models_with_baseline: vec![],
+            iterations: 0,
+            wall_time_s: 0.0,
+            stop_reason: None,
+        }
+    }
+}
+
 impl VerdictReport {
     /// Builds the report; the overall verdict and exit code follow from the models.
     pub fn new(mode: Mode, models: Vec<ModelVerdict>, require_baseline: bool) -> Self {
@@ -158,28 +194,13 @@ mod tests {
     use super::*;
 
     fn mv(verdict: Verdict, on: OnInconclusive) -> ModelVerdict {
-        ModelVerdict {
-            model: "m".into(),
-            cpu_model: "c".into(),
-            architecture: "x86_64".into(),
-            verdict,
-            reasons: vec![],
-            contamination: vec![],
-            metric: Metric::Median,
-            test: String::new(),
-            change_pct: None,
-            ci_pct: None,
-            noise_pct: None,
-            threshold_pct: 5.0,
-            min_abs_ms: 1.0,
+        let t = Thresholds {
             on_inconclusive: on,
-            baseline: None,
-            candidate_ms: None,
-            what_changed: vec![],
-            cpu_models_with_baseline: vec![],
-            iterations: 10,
-            wall_time_s: 1.0,
-            stop_reason: None,
+            ..DEFAULT_THRESHOLDS
+        };
+        ModelVerdict {
+            verdict,
+            ..ModelVerdict::new("m", "c", "x86_64", &t, String::new())
         }
     }
 
