@@ -8,6 +8,7 @@ Phases (each can be run alone; `all` runs them in order):
   compare   offline: every candidate run compared (`bench-gate compare`) with a baseline built
             (`bench-gate baseline update`) from the base runs before it: history of 1 and of 5 runs.
             A/A = a base run as candidate. Counts verdicts per case.
+  curve     offline: A/A candidates with samples x1.1 .. x1.5 (detection vs size, cross-run)
   ab        `bench-gate ab` repeated `--ab-repeats` times for A/A and `--ab-variants` (p10)
 Everything lands in --out (default benches/out/); summary.json and a text table at the end.
 """
@@ -106,6 +107,32 @@ def phase_compare(a, cfg):
     return rows
 
 
+def phase_curve(a, cfg):
+    """Detection vs size: real A/A candidates with every sample multiplied by a known factor.
+    Not a real slowdown (the noise of the run is kept, not re-measured), but it shows where the
+    cross-run gate's sensitivity ends on this machine's run-to-run noise."""
+    runs = sorted(os.listdir(os.path.join(a.out, "runs")))
+    runs = [os.path.join(a.out, "runs", r) for r in runs]
+    work = os.path.join(a.out, "curve")
+    os.makedirs(work, exist_ok=True)
+    rows = []
+    for hist in a.histories:
+        for i, cand in enumerate(runs):
+            prior = [r for r in runs[:i] if r.endswith("-base.json")]
+            if not cand.endswith("-base.json") or len(prior) < hist:
+                continue
+            for factor in a.factors:
+                doctored = os.path.join(work, "cand.json")
+                r = json.load(open(cand))
+                for m in r["models"]:
+                    m["samples_ms"] = [x * factor for x in m["samples_ms"]]
+                json.dump(r, open(doctored, "w"))
+                v = verdict_of(a, cfg, prior[-hist:], doctored, work)["models"][0]
+                rows.append({"history": hist, "case": f"x{factor}", "verdict": v["verdict"],
+                             "change_pct": v.get("change_pct")})
+    json.dump(rows, open(os.path.join(a.out, "curve.json"), "w"), indent=1)
+
+
 def phase_ab(a, cfg):
     rows = []
     log = open(os.path.join(a.out, "ab.log"), "a")
@@ -132,7 +159,8 @@ def phase_ab(a, cfg):
 def summarize(a):
     out = {}
     lines = []
-    for fname, key in [("compare.json", ("history", "case")), ("ab.json", ("case",))]:
+    for fname, key in [("compare.json", ("history", "case")), ("curve.json", ("history", "case")),
+                       ("ab.json", ("case",))]:
         p = os.path.join(a.out, fname)
         if not os.path.exists(p):
             continue
@@ -142,7 +170,7 @@ def summarize(a):
             groups[tuple(r[k] for k in key)].append(r)
         for g, rs in sorted(groups.items(), key=lambda kv: str(kv[0])):
             c = Counter(r["verdict"] for r in rs)
-            changes = sorted(r["change_pct"] for r in rs if r["change_pct"] is not None)
+            changes = sorted(r["change_pct"] for r in rs if r.get("change_pct") is not None)
             med = changes[len(changes) // 2] if changes else None
             label = f"{fname[:-5]} {'/'.join(str(x) for x in g)}"
             out[label] = {"n": len(rs), "verdicts": dict(c), "median_change_pct": med}
@@ -155,13 +183,14 @@ def summarize(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("phase", choices=["variants", "runs", "compare", "ab", "summary", "all"])
+    ap.add_argument("phase", choices=["variants", "runs", "compare", "curve", "ab", "summary", "all"])
     ap.add_argument("--bin", default=os.path.join(REPO, "target", "release", "bench-gate"))
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--cycles", type=int, default=20, help="cycles of (base, variant) runs")
     ap.add_argument("--variants", nargs="*", default=["p10", "p5"], choices=list(VARIANTS))
     ap.add_argument("--budget", type=float, default=15, help="time_budget_s of each run (auto iterations)")
     ap.add_argument("--histories", type=int, nargs="*", default=[1, 5])
+    ap.add_argument("--factors", type=float, nargs="*", default=[1.1, 1.2, 1.3, 1.5])
     ap.add_argument("--ab-repeats", type=int, default=20)
     ap.add_argument("--ab-variants", nargs="*", default=["p10"], choices=list(VARIANTS))
     ap.add_argument("--rounds", type=int, default=10)
@@ -177,6 +206,8 @@ def main():
         phase_runs(a, cfg)
     if a.phase in ("compare", "all"):
         phase_compare(a, cfg)
+    if a.phase in ("curve", "all"):
+        phase_curve(a, cfg)
     if a.phase in ("ab", "all"):
         phase_ab(a, cfg)
     summarize(a)
