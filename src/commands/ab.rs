@@ -10,7 +10,7 @@ use crate::compare::ab::{AbOutcome, AbPlan, interleave};
 use crate::compare::comparability::{RunFacts, what_changed};
 use crate::compare::verdict::{Rule, decide, estimate_ab, metric_of};
 use crate::compare::{
-    BaselineUsed, DEFAULT_THRESHOLDS, Mode, ModelVerdict, PctInterval, VerdictReport,
+    BaselineUsed, DEFAULT_THRESHOLDS, Mode, ModelVerdict, PctInterval, RoundChange, VerdictReport,
     contamination, history::metric_name,
 };
 use crate::config::{Config, ModelConfig, Thresholds, WorkloadSpec};
@@ -198,6 +198,15 @@ fn verdict(
         candidate_ms: Some(b_ms),
         iterations: (out.a_samples_ms.len() + out.b_samples_ms.len()) as u32,
         wall_time_s: out.wall_time.as_secs_f64(),
+        rounds: out
+            .order
+            .iter()
+            .zip(&out.round_log_ratios)
+            .map(|(f, r)| RoundChange {
+                first: format!("{f:?}"),
+                change_pct: (r.exp() - 1.0) * 100.0,
+            })
+            .collect(),
         ..ModelVerdict::new(name, &env.cpu.model, &env.cpu.architecture, t, test)
     };
     v.verdict = crate::compare::Verdict::Inconclusive;

@@ -88,6 +88,17 @@ pub struct ModelVerdict {
     /// Seconds from the first warm-up to the last counted iteration (`ab`: the whole A/B run).
     pub wall_time_s: f64,
     pub stop_reason: Option<StopReason>,
+    /// `ab`: each round's change of B against A, percent, in round order (with which variant
+    /// went first), so drift or an order effect can be seen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<RoundChange>,
+}
+
+/// One `ab` round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundChange {
+    pub first: String,
+    pub change_pct: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -140,6 +151,7 @@ impl ModelVerdict {
             iterations: 0,
             wall_time_s: 0.0,
             stop_reason: None,
+            rounds: vec![],
         }
     }
 }
