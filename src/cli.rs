@@ -40,6 +40,14 @@ pub enum Command {
     /// Create or update this gate's one comment on the pull request, and append it to the
     /// step summary. A failure to comment warns and exits 0 unless --strict.
     Comment(CommentArgs),
+    /// Judge a result file against the committed baseline for this CPU model: pass, improved,
+    /// regressed, inconclusive or no_baseline (exit 0, 0, 1, 0/3, 0/2; docs/verdict.md).
+    Compare(CompareArgs),
+    /// Maintain the committed baselines (append an accepted run, list what exists).
+    Baseline(BaselineArgs),
+    /// Measure two variants (model files or configs) in alternating rounds on the same pinned
+    /// CPUs and judge B against A with the same rules as `compare`.
+    Ab(AbArgs),
     /// Print the JSON Schema of result files.
     #[command(hide = true)]
     Schema,
@@ -229,6 +237,137 @@ pub struct EnvArgs {
     pub format: OutputFormat,
 }
 
+/// Where committed baselines live: `<DIR>/<model>/<arch>/<cpu-slug>.json`.
+#[derive(Debug, Args)]
+pub struct BaselinesArg {
+    #[arg(long = "baselines", default_value = "baselines", value_name = "DIR")]
+    pub baselines: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The benchmark configuration: thresholds per architecture and the `[gate]` policy.
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    /// The result to judge, written by `bench-gate run -o`.
+    #[arg(long = "result", value_name = "FILE")]
+    pub result: PathBuf,
+
+    #[command(flatten)]
+    pub baselines: BaselinesArg,
+
+    /// Also write the verdict JSON here (atomically).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// `table` prints a verdict table; `json` prints the verdict JSON to stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    #[command(subcommand)]
+    pub command: BaselineCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Append every model of a result to its baseline file (created if missing), keeping the
+    /// newest runs only. Refuses contaminated runs (throttled, stolen CPU) unless --force.
+    Update(BaselineUpdateArgs),
+    /// Show every baseline: model, architecture, CPU model, runs, dates, spread of medians.
+    List(BaselineListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineUpdateArgs {
+    /// The accepted result, written by `bench-gate run -o`.
+    #[arg(long = "result", value_name = "FILE")]
+    pub result: PathBuf,
+
+    #[command(flatten)]
+    pub baselines: BaselinesArg,
+
+    /// Read `[gate] history` from this config (default: 10 runs kept).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Runs to keep per file, overriding the config.
+    #[arg(long, value_name = "K")]
+    pub history: Option<u32>,
+
+    /// Accept a contaminated run (throttled or stolen CPU) anyway.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineListArgs {
+    #[command(flatten)]
+    pub baselines: BaselinesArg,
+}
+
+#[derive(Debug, Args)]
+pub struct AbArgs {
+    /// The benchmark configuration (pinning, thresholds, `[gate]`), and the model's defaults.
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    /// The model (a `[models.NAME]` table) both variants run. Required when the config has
+    /// more than one model.
+    #[arg(short = 'm', long = "model", value_name = "NAME")]
+    pub model: Option<String>,
+
+    /// Variant A's model file (an `onnx` model's `model`), instead of the config's.
+    #[arg(long = "a-model", value_name = "FILE", conflicts_with = "a_config")]
+    pub a_model: Option<PathBuf>,
+
+    /// Variant B's model file.
+    #[arg(long = "b-model", value_name = "FILE", conflicts_with = "b_config")]
+    pub b_model: Option<PathBuf>,
+
+    /// Variant A's whole config (its model of the same name is used).
+    #[arg(long = "a-config", value_name = "FILE")]
+    pub a_config: Option<PathBuf>,
+
+    /// Variant B's whole config (its model of the same name is used).
+    #[arg(long = "b-config", value_name = "FILE")]
+    pub b_config: Option<PathBuf>,
+
+    /// Rounds: each runs both variants once, in a seeded random order, and yields one ratio.
+    #[arg(long, default_value_t = 10, value_name = "R")]
+    pub rounds: u32,
+
+    /// Counted iterations of each variant per round.
+    #[arg(long = "iterations-per-round", default_value_t = 5, value_name = "K")]
+    pub per_round: u32,
+
+    /// Seed of the per-round order (the same seed gives the same order).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// CPUs to pin to, overriding `run.cpus`.
+    #[arg(long, value_name = "LIST")]
+    pub cpus: Option<String>,
+
+    /// Path to libonnxruntime (default: as for `run`).
+    #[arg(long = "ort-lib", value_name = "FILE")]
+    pub ort_lib: Option<PathBuf>,
+
+    /// Also write the verdict JSON here (atomically).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// Print nothing but errors (and the JSON verdict with --format json).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,5 +407,40 @@ mod tests {
         };
         assert_eq!(a.models, ["a", "b", "c"]);
         assert_eq!(a.output, Some(PathBuf::from("r.json")));
+    }
+
+    #[test]
+    fn gate_interfaces_keep_their_names() {
+        let c = Cli::try_parse_from([
+            "bench-gate",
+            "compare",
+            "-c",
+            "benchmark.toml",
+            "--result",
+            "run.json",
+            "--baselines",
+            "baselines/",
+        ])
+        .unwrap();
+        assert!(matches!(c.command, Command::Compare(_)));
+        for sub in ["update", "list"] {
+            let mut args = vec!["bench-gate", "baseline", sub, "--baselines", "baselines/"];
+            if sub == "update" {
+                args.extend(["--result", "run.json"]);
+            }
+            assert!(Cli::try_parse_from(args).is_ok(), "{sub}");
+        }
+        assert!(
+            Cli::try_parse_from([
+                "bench-gate",
+                "ab",
+                "--a-model",
+                "a.onnx",
+                "--a-config",
+                "a.toml"
+            ])
+            .is_err(),
+            "a variant is a model or a config, not both"
+        );
     }
 }

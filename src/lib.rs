@@ -5,8 +5,10 @@
 //! `result` -> (`compare` -> `sizing`) -> `report` -> `publish`. `platform` and `stats` are
 //! leaves used along the way; `commands` wires one subcommand each; only `main` exits.
 
+pub mod baseline;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod config;
 pub mod output;
 pub mod platform;

@@ -1,6 +1,9 @@
 //! One function per subcommand. Each returns the process exit code or an error (exit code 2).
 
+mod ab;
+mod baseline;
 mod comment;
+mod compare;
 mod env;
 mod k8s;
 mod load;
@@ -24,6 +27,9 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Load(args) => load::load(&args),
         Command::Report(args) => report::report(&args),
         Command::Comment(args) => comment::comment(&args),
+        Command::Compare(args) => compare::compare(&args),
+        Command::Baseline(args) => baseline::baseline(&args),
+        Command::Ab(args) => ab::ab(&args),
         Command::Schema => {
             print!("{}", crate::result::json_schema());
             Ok(0)

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use schema::{
-    AutoKeyword, DType, Dim, Fill, InputSpec, Iterations, Metric, OnInconclusive, OptLevel,
-    SessionOptions, Thresholds, WhisperOptions, WorkloadKind,
+    AutoKeyword, DType, Dim, Fill, GateSection, InputSpec, Iterations, Metric, OnInconclusive,
+    OptLevel, SessionOptions, Thresholds, WhisperOptions, WorkloadKind,
 };
 use schema::{RawConfig, RawModel};
 use serde::Serialize;
@@ -69,6 +69,8 @@ pub struct Config {
     pub thresholds: BTreeMap<String, Thresholds>,
     /// `[sizing]`: capacity-plan policy, instance catalogue, load grades (defaults when absent).
     pub sizing: SizingConfig,
+    /// `[gate]`: baseline history length and the gate's policy.
+    pub gate: GateSection,
 }
 
 /// One model, with `[run]` defaults applied and paths resolved.
@@ -316,6 +318,27 @@ impl Ctx<'_> {
             }
         }
         let sizing = self.sizing(raw.sizing)?;
+        let g = raw.gate.get_ref();
+        if !(1..=1000).contains(&g.history) {
+            return Err(self.error(
+                raw.gate.span(),
+                format!(
+                    "`gate.history` must be between 1 and 1000 runs, got {}",
+                    g.history
+                ),
+                "set e.g. history = 10",
+            ));
+        }
+        if !(g.assumed_run_noise_pct.is_finite() && g.assumed_run_noise_pct > 0.0) {
+            return Err(self.error(
+                raw.gate.span(),
+                format!(
+                    "`gate.assumed_run_noise_pct` must be a positive percentage, got {}",
+                    g.assumed_run_noise_pct
+                ),
+                "set e.g. assumed_run_noise_pct = 8.0",
+            ));
+        }
         let mut models = Vec::new();
         for (name, m) in &raw.models {
             models.push(self.model(name, m, &raw.run)?);
@@ -331,6 +354,7 @@ impl Ctx<'_> {
                 .map(|(k, v)| (k, v.into_inner()))
                 .collect(),
             sizing,
+            gate: raw.gate.into_inner(),
         })
     }
 

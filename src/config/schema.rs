@@ -24,6 +24,9 @@ pub struct RawConfig {
     /// Capacity planning: policy, instance catalogue, load grades (see `super::sizing`).
     #[serde(default)]
     pub sizing: Option<super::sizing::RawSizing>,
+    /// How the gate keeps baselines and treats runs it cannot judge (`compare`, `ab`, `baseline`).
+    #[serde(default = "default_gate")]
+    pub gate: Spanned<GateSection>,
 }
 
 /// `[run]`: where and how long to measure.
@@ -394,4 +397,49 @@ pub enum OnInconclusive {
     #[default]
     Warn,
     Fail,
+}
+
+/// `[gate]`: baseline history and the gate's policy. See docs/verdict.md.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateSection {
+    /// Accepted runs kept per baseline file (the oldest are dropped by `baseline update`).
+    #[serde(default = "default_history")]
+    pub history: u32,
+    /// Exit 2 instead of 0 when no baseline exists for this CPU model.
+    #[serde(default)]
+    pub require_baseline: bool,
+    /// Run-to-run noise of a run's median, in percent (one standard deviation), assumed while the
+    /// baseline history is too short (fewer than 3 runs) to measure it; it is also the prior that
+    /// a short measured history is pooled with.
+    #[serde(default = "default_run_noise")]
+    pub assumed_run_noise_pct: f64,
+    /// `ab`: measure once more when the first attempt was contaminated (throttled, stolen CPU).
+    /// `compare` only reads a finished result and cannot rerun.
+    #[serde(default)]
+    pub rerun_on_contamination: bool,
+}
+
+impl Default for GateSection {
+    fn default() -> Self {
+        GateSection {
+            history: default_history(),
+            require_baseline: false,
+            assumed_run_noise_pct: default_run_noise(),
+            rerun_on_contamination: false,
+        }
+    }
+}
+
+fn default_gate() -> Spanned<GateSection> {
+    Spanned::new(0..0, GateSection::default())
+}
+
+fn default_history() -> u32 {
+    10
+}
+
+/// Measured on the project's 2-vCPU machine: see docs/verdict.md.
+fn default_run_noise() -> f64 {
+    8.0
 }

@@ -16,6 +16,7 @@ mod cpu_midr;
 pub mod environment;
 pub mod isolation;
 pub mod proc;
+pub mod sched;
 
 pub use environment::Environment;
 
@@ -36,6 +37,8 @@ pub struct Snapshot {
     pub cpu_stat: Option<CpuStat>,
     /// System-wide `/proc/stat` jiffies; `None` off Linux.
     pub jiffies: Option<CpuJiffies>,
+    /// Run delay of this process's threads, ns ([`sched`]); `None` off Linux.
+    pub run_delay_ns: Option<u64>,
 }
 
 impl Snapshot {
@@ -44,6 +47,7 @@ impl Snapshot {
         Snapshot {
             cpu_stat: cgroup::current_cpu_stat(),
             jiffies: proc::read_proc_stat(),
+            run_delay_ns: sched::run_delay_ns(),
             unix_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
@@ -77,6 +81,13 @@ pub struct EnvDelta {
     pub total_jiffies: Option<u64>,
     /// `steal_jiffies / total_jiffies` (0..1): share of CPU time the hypervisor gave to others.
     pub steal_ratio: Option<f64>,
+    /// Time this process's threads were runnable but waiting for a CPU, milliseconds: another
+    /// process shared the pinned CPUs. Absent in results written before it was recorded.
+    #[serde(default)]
+    pub run_delay_ms: Option<f64>,
+    /// `run_delay_ms / elapsed_ms`: share of the interval spent waiting for the CPU.
+    #[serde(default)]
+    pub run_delay_ratio: Option<f64>,
 }
 
 /// Share of CFS periods throttled from which a run is flagged; the Kubernetes
@@ -126,12 +137,21 @@ impl EnvDelta {
             (Some(b), Some(a)) => (a.steal.checked_sub(b.steal), a.total.checked_sub(b.total)),
             _ => (None, None),
         };
+        let elapsed_ms = after
+            .taken_at
+            .saturating_duration_since(before.taken_at)
+            .as_secs_f64()
+            * 1e3;
+        let run_delay_ms = match (before.run_delay_ns, after.run_delay_ns) {
+            (Some(b), Some(a)) => a.checked_sub(b).map(|d| d as f64 / 1e6),
+            _ => None,
+        };
         EnvDelta {
-            elapsed_ms: after
-                .taken_at
-                .saturating_duration_since(before.taken_at)
-                .as_secs_f64()
-                * 1e3,
+            elapsed_ms,
+            run_delay_ms,
+            run_delay_ratio: run_delay_ms
+                .filter(|_| elapsed_ms > 0.0)
+                .map(|d| d / elapsed_ms),
             nr_periods,
             nr_throttled,
             throttled_time_ns: stat(|s| s.throttled_time_ns),
@@ -168,7 +188,23 @@ mod tests {
             unix_ms: 0,
             cpu_stat: stat,
             jiffies: j,
+            run_delay_ns: None,
         }
+    }
+
+    #[test]
+    fn run_delay_becomes_a_share_of_the_interval() {
+        let t0 = Instant::now();
+        let mut b = snap(t0, None, None);
+        let mut a = snap(t0 + Duration::from_secs(10), None, None);
+        b.run_delay_ns = Some(1_000_000_000);
+        a.run_delay_ns = Some(4_000_000_000);
+        let d = a.since(&b);
+        assert_eq!(d.run_delay_ms, Some(3000.0));
+        assert!((d.run_delay_ratio.unwrap() - 0.3).abs() < 1e-9);
+        // A thread that exited took its delay along: unknown, not negative.
+        a.run_delay_ns = Some(10);
+        assert_eq!(a.since(&b).run_delay_ms, None);
     }
 
     #[test]

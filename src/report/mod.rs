@@ -14,3 +14,4 @@ pub mod table;
 mod markdown_tests;
 
 pub use input::{ReportInput, VerdictView, marker};
+pub mod verdict;

@@ -1,0 +1,250 @@
+//! The gate: is this run slower than the committed baseline for this CPU (`compare`), or is
+//! variant B slower than variant A measured side by side (`ab`)? Both produce the same
+//! [`VerdictReport`], decided by the same rules ([`verdict::decide`]); docs/verdict.md explains
+//! the statistics and the figures measured on the project's machine.
+
+pub mod ab;
+pub mod comparability;
+pub mod contamination;
+pub mod history;
+pub mod verdict;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Metric, OnInconclusive, Thresholds};
+use crate::runner::StopReason;
+
+pub use comparability::Change;
+pub use verdict::Verdict;
+
+/// Bumped on any incompatible change of the verdict JSON.
+pub const VERDICT_SCHEMA_VERSION: u32 = 1;
+
+/// Thresholds used for an architecture that has no `[thresholds.ARCH]` table; the verdict says so.
+pub const DEFAULT_THRESHOLDS: Thresholds = Thresholds {
+    metric: Metric::Median,
+    max_regression_pct: 5.0,
+    min_abs_ms: 0.0,
+    on_inconclusive: OnInconclusive::Warn,
+};
+
+/// How the change was measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// A result file against the committed baseline history.
+    Compare,
+    /// Two variants interleaved in one process.
+    Ab,
+}
+
+/// The verdict file: stable, versioned, one entry per model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerdictReport {
+    pub schema_version: u32,
+    pub bench_gate_version: String,
+    /// RFC 3339, UTC.
+    pub timestamp: String,
+    pub mode: Mode,
+    /// The worst model verdict (regressed > inconclusive > no_baseline > pass > improved).
+    pub verdict: Verdict,
+    /// The process exit code this verdict maps to (0, 1, 2 or 3; see docs/verdict.md).
+    pub exit_code: u8,
+    pub models: Vec<ModelVerdict>,
+}
+
+/// The verdict for one model, with everything needed to believe or question it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelVerdict {
+    pub model: String,
+    pub cpu_model: String,
+    pub architecture: String,
+    pub verdict: Verdict,
+    /// Why, in sentences.
+    pub reasons: Vec<String>,
+    /// Why the run is not evidence (throttled, steal, dispersion); empty when clean.
+    pub contamination: Vec<String>,
+    pub metric: Metric,
+    /// The statistical test, e.g. "log-ratio vs history, z=2.576".
+    pub test: String,
+    /// Estimated change of the metric, percent (positive = slower).
+    pub change_pct: Option<f64>,
+    /// 99% interval of the change, percent.
+    pub ci_pct: Option<PctInterval>,
+    /// Half-width of that interval: the change the noise alone can produce, percent.
+    pub noise_pct: Option<f64>,
+    pub threshold_pct: f64,
+    pub min_abs_ms: f64,
+    pub on_inconclusive: OnInconclusive,
+    /// What the candidate was compared with.
+    pub baseline: Option<BaselineUsed>,
+    /// The candidate's metric, ms.
+    pub candidate_ms: Option<f64>,
+    pub what_changed: Vec<Change>,
+    /// `no_baseline`: the CPU models that do have a baseline for this model and architecture.
+    pub cpu_models_with_baseline: Vec<String>,
+    /// Counted iterations of the candidate (`ab`: of both variants together).
+    pub iterations: u32,
+    /// Seconds from the first warm-up to the last counted iteration (`ab`: the whole A/B run).
+    pub wall_time_s: f64,
+    pub stop_reason: Option<StopReason>,
+    /// `ab`: each round's change of B against A, percent, in round order (with which variant
+    /// went first), so drift or an order effect can be seen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<RoundChange>,
+}
+
+/// One `ab` round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundChange {
+    pub first: String,
+    pub change_pct: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PctInterval {
+    pub low: f64,
+    pub high: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaselineUsed {
+    /// The baseline file (`compare`) or "A: <what>" (`ab`).
+    pub source: String,
+    /// The baseline's metric, ms: the median of the history runs' metrics (`ab`: variant A).
+    pub center_ms: f64,
+    /// History runs used (`ab`: rounds).
+    pub runs_used: usize,
+    /// Runs in the file, including those refused as incomparable.
+    pub runs_total: usize,
+}
+
+impl ModelVerdict {
+    /// A verdict with nothing decided yet (`no_baseline`, no numbers): the thresholds and the
+    /// test named, the rest filled in by whoever measures.
+    pub fn new(
+        model: &str,
+        cpu_model: &str,
+        architecture: &str,
+        t: &Thresholds,
+        test: String,
+    ) -> Self {
+        ModelVerdict {
+            model: model.to_string(),
+            cpu_model: cpu_model.to_string(),
+            architecture: architecture.to_string(),
+            verdict: Verdict::NoBaseline,
+            reasons: vec![],
+            contamination: vec![],
+            metric: t.metric,
+            test,
+            change_pct: None,
+            ci_pct: None,
+            noise_pct: None,
+            threshold_pct: t.max_regression_pct,
+            min_abs_ms: t.min_abs_ms,
+            on_inconclusive: t.on_inconclusive,
+            baseline: None,
+            candidate_ms: None,
+            what_changed: vec![],
+            cpu_models_with_baseline: vec![],
+            iterations: 0,
+            wall_time_s: 0.0,
+            stop_reason: None,
+            rounds: vec![],
+        }
+    }
+}
+
+impl VerdictReport {
+    /// Builds the report; the overall verdict and exit code follow from the models.
+    pub fn new(mode: Mode, models: Vec<ModelVerdict>, require_baseline: bool) -> Self {
+        let verdict = models
+            .iter()
+            .map(|m| m.verdict)
+            .max()
+            .unwrap_or(Verdict::Pass);
+        VerdictReport {
+            schema_version: VERDICT_SCHEMA_VERSION,
+            bench_gate_version: env!("CARGO_PKG_VERSION").to_string(),
+            timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            mode,
+            verdict,
+            exit_code: exit_code(&models, require_baseline),
+            models,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        s.push('\n');
+        s
+    }
+}
+
+/// 1 if any model regressed; else 3 if an inconclusive model's thresholds say `fail`; else 2 if
+/// a baseline is required and missing (a setup problem, not a slowdown: scripts that read 1 as
+/// "slower" must not be misled); else 0.
+pub fn exit_code(models: &[ModelVerdict], require_baseline: bool) -> u8 {
+    if models.iter().any(|m| m.verdict == Verdict::Regressed) {
+        1
+    } else if models
+        .iter()
+        .any(|m| m.verdict == Verdict::Inconclusive && m.on_inconclusive == OnInconclusive::Fail)
+    {
+        3
+    } else if require_baseline && models.iter().any(|m| m.verdict == Verdict::NoBaseline) {
+        2
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mv(verdict: Verdict, on: OnInconclusive) -> ModelVerdict {
+        let t = Thresholds {
+            on_inconclusive: on,
+            ..DEFAULT_THRESHOLDS
+        };
+        ModelVerdict {
+            verdict,
+            ..ModelVerdict::new("m", "c", "x86_64", &t, String::new())
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_documented_order() {
+        use OnInconclusive::{Fail, Warn};
+        use Verdict::*;
+        let code = |v: &[(Verdict, OnInconclusive)], req| {
+            exit_code(&v.iter().map(|(a, b)| mv(*a, *b)).collect::<Vec<_>>(), req)
+        };
+        assert_eq!(code(&[(Pass, Warn), (Improved, Warn)], true), 0);
+        assert_eq!(code(&[(NoBaseline, Warn)], false), 0);
+        assert_eq!(code(&[(NoBaseline, Warn)], true), 2);
+        assert_eq!(code(&[(Inconclusive, Warn)], false), 0);
+        assert_eq!(code(&[(Inconclusive, Fail)], false), 3);
+        assert_eq!(code(&[(Inconclusive, Fail), (Regressed, Warn)], false), 1);
+    }
+
+    #[test]
+    fn the_overall_verdict_is_the_worst() {
+        let r = VerdictReport::new(
+            Mode::Compare,
+            vec![
+                mv(Verdict::Improved, OnInconclusive::Warn),
+                mv(Verdict::Inconclusive, OnInconclusive::Warn),
+                mv(Verdict::NoBaseline, OnInconclusive::Warn),
+            ],
+            false,
+        );
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert_eq!(r.exit_code, 0);
+        let json = r.to_json();
+        assert!(json.contains("\"verdict\": \"inconclusive\""), "{json}");
+    }
+}

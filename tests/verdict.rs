@@ -1,0 +1,377 @@
+//! `compare`, `baseline` and `ab` on the real ONNX Runtime with the committed micro encoder.
+//! Iteration counts are small: these tests pin behaviour (exit codes, refusals, file handling),
+//! never speed.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+struct Dir {
+    dir: tempfile::TempDir,
+}
+
+fn micro() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/models/whisper-micro/encoder_model.onnx")
+}
+
+impl Dir {
+    /// A config measuring the micro encoder, with the given extra TOML appended.
+    fn new(extra: &str) -> Dir {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            r#"[run]
+cpus = "0"
+warmup = 1
+iterations = 8
+
+[models.micro]
+kind = "onnx"
+model = {model:?}
+
+[[models.micro.inputs]]
+name = "input_features"
+dtype = "f32"
+shape = [1, 80, 3000]
+fill = {{ random = {{ seed = 1 }} }}
+
+[thresholds.x86_64]
+max_regression_pct = 5.0
+min_abs_ms = 0.1
+{extra}
+"#,
+            model = micro().display().to_string()
+        );
+        std::fs::write(dir.path().join("bench.toml"), text).unwrap();
+        Dir { dir }
+    }
+
+    fn p(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn bin(&self) -> Command {
+        let mut c = Command::cargo_bin("bench-gate").unwrap();
+        c.current_dir(self.dir.path());
+        // The binary finds .ort/ from its own folder, which is not under the repository when
+        // CARGO_TARGET_DIR points elsewhere: name the repository's copy explicitly.
+        let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ort/lib/libonnxruntime.so.1.32.0");
+        if std::env::var_os("ORT_DYLIB_PATH").is_none() && lib.is_file() {
+            c.env("ORT_DYLIB_PATH", lib);
+        }
+        c
+    }
+
+    /// Runs the benchmark once and returns the result path. The environment counters are
+    /// cleared: tests run in parallel on the same pinned CPU, so their runs really do wait for
+    /// each other, and these tests pin the gate's behaviour, not the machine's state.
+    fn run(&self, name: &str) -> PathBuf {
+        let out = self.p(name);
+        self.bin()
+            .args(["run", "-c", "bench.toml", "-q", "-o"])
+            .arg(&out)
+            .assert()
+            .success();
+        edit(&out, |v| {
+            for m in v["models"].as_array_mut().unwrap() {
+                m["during"] = serde_json::json!({ "elapsed_ms": 1000.0 });
+            }
+        });
+        out
+    }
+
+    fn update(&self, result: &Path) -> assert_cmd::assert::Assert {
+        self.bin()
+            .args(["baseline", "update", "--baselines", "baselines", "--result"])
+            .arg(result)
+            .assert()
+    }
+
+    fn compare(&self, result: &Path) -> (i32, Value) {
+        let a = self
+            .bin()
+            .args([
+                "compare",
+                "-c",
+                "bench.toml",
+                "--baselines",
+                "baselines",
+                "--format",
+                "json",
+                "--result",
+            ])
+            .arg(result)
+            .assert();
+        let out = a.get_output();
+        let code = out.status.code().unwrap_or(-1);
+        let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (code, v)
+    }
+
+    fn baseline_file(&self) -> PathBuf {
+        let root = self.p("baselines/micro");
+        let arch = std::fs::read_dir(&root)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        std::fs::read_dir(arch)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path()
+    }
+}
+
+fn edit(path: &Path, f: impl FnOnce(&mut Value)) {
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    f(&mut v);
+    std::fs::write(path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+}
+
+/// Multiplies the first model's samples (what `compare` judges) by `f`.
+fn scale_samples(v: &mut Value, f: f64) {
+    let m = &mut v["models"][0];
+    let s: Vec<f64> = m["samples_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() * f)
+        .collect();
+    m["samples_ms"] = serde_json::json!(s);
+}
+
+fn verdict(v: &Value) -> &str {
+    v["models"][0]["verdict"].as_str().unwrap_or("?")
+}
+
+#[test]
+fn a_result_compared_with_itself_passes_and_slower_samples_regress() {
+    let d = Dir::new("");
+    let r = d.run("run.json");
+    d.update(&r)
+        .success()
+        .stdout(predicate::str::contains("1 run(s)"));
+    let (code, v) = d.compare(&r);
+    assert_eq!((code, verdict(&v)), (0, "pass"), "{v:#}");
+    assert!(v["models"][0]["change_pct"].as_f64().unwrap().abs() < 1e-9);
+    assert_eq!(v["schema_version"], 1);
+
+    let slow = d.p("slow.json");
+    std::fs::copy(&r, &slow).unwrap();
+    edit(&slow, |v| {
+        scale_samples(v, 1.5);
+    });
+    let (code, v) = d.compare(&slow);
+    assert_eq!((code, verdict(&v)), (1, "regressed"), "{v:#}");
+    let ch = v["models"][0]["change_pct"].as_f64().unwrap();
+    assert!((ch - 50.0).abs() < 0.5, "{ch}");
+}
+
+#[test]
+fn throttled_runs_are_inconclusive_never_regressed_and_can_fail_the_check() {
+    for (extra, expect_code) in [("", 0), ("on_inconclusive = \"fail\"", 3)] {
+        let d = Dir::new(extra);
+        let r = d.run("run.json");
+        d.update(&r).success();
+        edit(&r, |v| {
+            scale_samples(v, 3.0);
+            let m = &mut v["models"][0];
+            m["during"]["nr_periods"] = 31.into();
+            m["during"]["nr_throttled"] = 30.into();
+            m["during"]["throttled_period_ratio"] = (30.0 / 31.0).into();
+        });
+        let (code, v) = d.compare(&r);
+        assert_eq!((code, verdict(&v)), (expect_code, "inconclusive"), "{v:#}");
+        assert!(
+            v["models"][0]["contamination"][0]
+                .as_str()
+                .unwrap()
+                .contains("throttled")
+        );
+        // ... and such a run is not accepted as a baseline without --force.
+        d.update(&r)
+            .code(2)
+            .stderr(predicate::str::contains("contaminated"));
+    }
+}
+
+#[test]
+fn no_baseline_passes_lists_other_cpus_and_fails_only_when_required() {
+    let d = Dir::new("");
+    let r = d.run("run.json");
+    let (code, v) = d.compare(&r);
+    assert_eq!((code, verdict(&v)), (0, "no_baseline"), "{v:#}");
+    // A baseline of another CPU model is listed, not used.
+    let other = d.p("other.json");
+    std::fs::copy(&r, &other).unwrap();
+    edit(&other, |v| v["models"][0]["cpu_model"] = "Apple M4".into());
+    d.update(&other).success();
+    let (code, v) = d.compare(&r);
+    assert_eq!((code, verdict(&v)), (0, "no_baseline"));
+    assert_eq!(v["models"][0]["cpu_models_with_baseline"][0], "Apple M4");
+
+    let strict = Dir::new("[gate]\nrequire_baseline = true");
+    let r = strict.run("run.json");
+    let (code, v) = strict.compare(&r);
+    assert_eq!((code, verdict(&v)), (2, "no_baseline"));
+}
+
+#[test]
+fn an_incomparable_baseline_is_refused_naming_the_difference() {
+    let d = Dir::new("");
+    let r = d.run("run.json");
+    d.update(&r).success();
+    edit(&r, |v| {
+        v["models"][0]["session"]["intra_op_threads"] = 4.into()
+    });
+    d.bin()
+        .args([
+            "compare",
+            "-c",
+            "bench.toml",
+            "--baselines",
+            "baselines",
+            "--result",
+        ])
+        .arg(&r)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "intra_op_threads: baseline 1, candidate 4",
+        ));
+}
+
+#[test]
+fn bad_baseline_files_are_named_and_never_overwritten() {
+    let d = Dir::new("");
+    let r = d.run("run.json");
+    d.update(&r).success();
+    let file = d.baseline_file();
+    let good = std::fs::read_to_string(&file).unwrap();
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "not valid JSON",
+            "{ \"schema_version\": 1, \"runs\": [".to_string(),
+        ),
+        ("not valid JSON", good[..good.len() / 2].to_string()),
+        (
+            "newer than this bench-gate",
+            good.replacen("\"schema_version\": 1", "\"schema_version\": 99", 1),
+        ),
+        ("not a positive latency", {
+            let mut v: Value = serde_json::from_str(&good).unwrap();
+            v["runs"][0]["median_ms"] = (-3.0).into();
+            v.to_string()
+        }),
+        ("samples_ms is empty", {
+            let mut v: Value = serde_json::from_str(&good).unwrap();
+            v["runs"][0]["samples_ms"] = serde_json::json!([]);
+            v.to_string()
+        }),
+        ("outside the stored samples", {
+            let mut v: Value = serde_json::from_str(&good).unwrap();
+            v["runs"][0]["median_ms"] = 1e6.into();
+            v.to_string()
+        }),
+    ];
+    for (needle, text) in cases {
+        std::fs::write(&file, &text).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        for args in [
+            vec!["compare", "-c", "bench.toml"],
+            vec!["baseline", "update"],
+        ] {
+            d.bin()
+                .args(&args)
+                .args(["--baselines", "baselines", "--result"])
+                .arg(&r)
+                .assert()
+                .code(2)
+                .stderr(
+                    predicate::str::contains(needle).and(predicate::str::contains(name.as_str())),
+                );
+            assert_eq!(
+                std::fs::read_to_string(&file).unwrap(),
+                text,
+                "{needle}: file changed by {args:?}"
+            );
+        }
+        d.bin()
+            .args(["baseline", "list", "--baselines", "baselines"])
+            .assert()
+            .code(2);
+    }
+}
+
+#[test]
+fn updates_keep_the_newest_k_runs_and_list_shows_them() {
+    let d = Dir::new("");
+    let r = d.run("run.json");
+    for _ in 0..3 {
+        d.bin()
+            .args([
+                "baseline",
+                "update",
+                "--baselines",
+                "baselines",
+                "--history",
+                "2",
+                "--result",
+            ])
+            .arg(&r)
+            .assert()
+            .success();
+    }
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.baseline_file()).unwrap()).unwrap();
+    assert_eq!(v["runs"].as_array().unwrap().len(), 2);
+    assert!(v["runs"][0]["samples_ms"].as_array().unwrap().len() <= 200);
+    d.bin()
+        .args(["baseline", "list", "--baselines", "baselines"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("micro").and(predicate::str::contains("┆    2 ┆")));
+}
+
+#[test]
+fn ab_of_a_model_with_itself_does_not_regress() {
+    let d = Dir::new("");
+    let m = micro();
+    let out = d
+        .bin()
+        .args([
+            "ab",
+            "-c",
+            "bench.toml",
+            "--rounds",
+            "4",
+            "--iterations-per-round",
+            "2",
+            "--format",
+            "json",
+            "-q",
+            "--a-model",
+        ])
+        .arg(&m)
+        .arg("--b-model")
+        .arg(&m)
+        .assert()
+        .code(predicate::in_iter([0, 3]))
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["mode"], "ab");
+    assert_ne!(verdict(&v), "regressed", "{v:#}");
+    assert_eq!(v["models"][0]["iterations"], 16);
+    assert!(
+        v["models"][0]["what_changed"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
