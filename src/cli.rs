@@ -237,9 +237,11 @@ pub struct EnvArgs {
     pub format: OutputFormat,
 }
 
-/// Where committed baselines live: `<DIR>/<model>/<arch>/<cpu-slug>.json`.
+/// Where committed baselines live.
 #[derive(Debug, Args)]
 pub struct BaselinesArg {
+    /// Folder of committed baselines: `<DIR>/<model>/<arch>/<cpu-slug>.json`, one file per
+    /// model, architecture and CPU model, each keeping the last K accepted runs.
     #[arg(long = "baselines", default_value = "baselines", value_name = "DIR")]
     pub baselines: PathBuf,
 }
