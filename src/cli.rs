@@ -48,6 +48,8 @@ pub enum Command {
     /// Measure two variants (model files or configs) in alternating rounds on the same pinned
     /// CPUs and judge B against A with the same rules as `compare`.
     Ab(AbArgs),
+    /// The common CI workflow in one command: run, compare, report, comment (exit codes as compare).
+    Ci(CiArgs),
     /// Print the JSON Schema of result files.
     #[command(hide = true)]
     Schema,
@@ -221,6 +223,68 @@ pub struct K8sRunArgs {
     /// Folder for the results, one `<pool>.json` per pool.
     #[arg(long = "out-dir", default_value = ".", value_name = "DIR")]
     pub out_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    #[command(flatten)]
+    pub baselines: BaselinesArg,
+
+    /// Folder for result.json, verdict.json and comment.md (upload it as the artifact).
+    #[arg(long = "out-dir", default_value = ".", value_name = "DIR")]
+    pub out_dir: PathBuf,
+
+    /// Only run these models (as for `run`).
+    #[arg(
+        short = 'm',
+        long = "model",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub models: Vec<String>,
+
+    /// CPUs to pin to (as for `run`).
+    #[arg(long, value_name = "LIST")]
+    pub cpus: Option<String>,
+
+    /// Counted iterations, a number or "auto" (as for `run`).
+    #[arg(long, value_name = "N|auto")]
+    pub iterations: Option<String>,
+
+    /// Path to libonnxruntime (as for `run`).
+    #[arg(long = "ort-lib", value_name = "FILE")]
+    pub ort_lib: Option<PathBuf>,
+
+    /// A sizing JSON (`bench-gate size -o`) to include in the comment.
+    #[arg(long, value_name = "FILE")]
+    pub sizing: Option<PathBuf>,
+
+    /// Name of this gate: one comment per PR and gate, found again by a hidden marker.
+    #[arg(long, default_value = "bench-gate", value_name = "NAME")]
+    pub gate: String,
+
+    /// Repository owner/name (default: $GITHUB_REPOSITORY).
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+
+    /// Pull request number (default: from the event payload at $GITHUB_EVENT_PATH).
+    #[arg(long, value_name = "N")]
+    pub pr: Option<u64>,
+
+    /// Write the comment but do not post it (it still goes to $GITHUB_STEP_SUMMARY).
+    #[arg(long = "no-comment")]
+    pub no_comment: bool,
+
+    /// Fail (exit 2) when the comment cannot be posted; by default that only warns.
+    #[arg(long = "strict-comment")]
+    pub strict_comment: bool,
+
+    /// Print nothing but errors and the verdict table.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,0 +1,182 @@
+//! `bench-gate ci`: the common workflow in one command: run -> compare -> report -> comment, with
+//! the exit code of `compare`. Each step is the same code as its own subcommand, and every
+//! intermediate file is kept in --out-dir for the artifact upload.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::cli::{
+    BaselinesArg, CiArgs, CommentArgs, CompareArgs, ConfigArg, OutputFormat, ReportArgs,
+    ReportFormat, RunArgs,
+};
+use crate::compare::{Verdict, VerdictReport};
+use crate::config::Config;
+use crate::publish::actions::{Level, workflow_command};
+
+pub fn ci(a: &CiArgs) -> Result<u8> {
+    if !a.out_dir.is_dir() {
+        anyhow::bail!(
+            "--out-dir {} is not a folder\n  fix: create it first (mkdir -p {})",
+            a.out_dir.display(),
+            a.out_dir.display()
+        );
+    }
+    let config = Config::load(&a.config.config)?;
+    let files = Files::in_dir(&a.out_dir);
+    let mut code = run_and_compare(a, &files)?;
+    let mut verdict = read_verdict(&files.verdict)?;
+    if config.gate.rerun_on_contamination
+        && verdict.models.iter().any(|m| !m.contamination.is_empty())
+    {
+        eprintln!(
+            "bench-gate ci: the run was contaminated ({}); measuring once more",
+            contamination_summary(&verdict)
+        );
+        code = run_and_compare(a, &files)?;
+        verdict = read_verdict(&files.verdict)?;
+    }
+    let report = ReportArgs {
+        verdict: files.verdict.clone(),
+        format: ReportFormat::Markdown,
+        result: Some(files.result.clone()),
+        sizing: a.sizing.clone(),
+        output: Some(files.comment.clone()),
+        gate: a.gate.clone(),
+        commit: None,
+        run_url: None,
+    };
+    super::report::report(&report)?;
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        for line in annotations(&verdict) {
+            println!("{line}");
+        }
+    }
+    if a.no_comment || std::env::var_os("GITHUB_TOKEN").is_none() {
+        eprintln!(
+            "bench-gate ci: not commenting ({}); the comment is in {}",
+            if a.no_comment {
+                "--no-comment"
+            } else {
+                "no GITHUB_TOKEN"
+            },
+            files.comment.display()
+        );
+        if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+            let md = std::fs::read_to_string(&files.comment)
+                .with_context(|| format!("cannot read {}", files.comment.display()))?;
+            crate::publish::actions::append_step_summary(Path::new(&summary), &md)
+                .context("cannot append to $GITHUB_STEP_SUMMARY")?;
+        }
+    } else {
+        let comment = CommentArgs {
+            body_file: files.comment.clone(),
+            repo: a.repo.clone(),
+            pr: a.pr,
+            api_url: None,
+            gate: a.gate.clone(),
+            strict: a.strict_comment,
+        };
+        // A failure to comment never changes the gate's verdict (unless --strict-comment).
+        let comment_code = super::comment::comment(&comment)?;
+        if comment_code != 0 {
+            return Ok(comment_code.max(code));
+        }
+    }
+    Ok(code)
+}
+
+struct Files {
+    result: PathBuf,
+    verdict: PathBuf,
+    comment: PathBuf,
+}
+
+impl Files {
+    fn in_dir(dir: &Path) -> Files {
+        Files {
+            result: dir.join("result.json"),
+            verdict: dir.join("verdict.json"),
+            comment: dir.join("comment.md"),
+        }
+    }
+}
+
+fn run_and_compare(a: &CiArgs, files: &Files) -> Result<u8> {
+    let run = RunArgs {
+        config: ConfigArg {
+            config: a.config.config.clone(),
+        },
+        output: Some(files.result.clone()),
+        models: a.models.clone(),
+        cpus: a.cpus.clone(),
+        iterations: a.iterations.clone(),
+        warmup: None,
+        ort_lib: a.ort_lib.clone(),
+        quiet: a.quiet,
+        format: OutputFormat::Table,
+    };
+    super::run::run(&run)?;
+    let compare = CompareArgs {
+        config: ConfigArg {
+            config: a.config.config.clone(),
+        },
+        result: files.result.clone(),
+        baselines: BaselinesArg {
+            baselines: a.baselines.baselines.clone(),
+        },
+        output: Some(files.verdict.clone()),
+        format: OutputFormat::Table,
+    };
+    super::compare::compare(&compare)
+}
+
+fn read_verdict(path: &Path) -> Result<VerdictReport> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the verdict {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a verdict file", path.display()))
+}
+
+fn contamination_summary(v: &VerdictReport) -> String {
+    v.models
+        .iter()
+        .flat_map(|m| {
+            m.contamination
+                .iter()
+                .map(move |c| format!("{}: {c}", m.model))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `::error::`/`::warning::` workflow commands: regressions fail the check visibly, and anything
+/// the reviewer should question is a warning on the run's summary page.
+pub fn annotations(v: &VerdictReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in &v.models {
+        let change = m
+            .change_pct
+            .map_or_else(String::new, |c| format!(" by {c:+.1}%"));
+        match m.verdict {
+            Verdict::Regressed => out.push(workflow_command(
+                Level::Error,
+                Some("bench-gate regression"),
+                &format!("{} regressed{change} on {}", m.model, m.cpu_model),
+            )),
+            Verdict::Inconclusive => out.push(workflow_command(
+                Level::Warning,
+                Some("bench-gate inconclusive"),
+                &format!("{} on {}: {}", m.model, m.cpu_model, m.reasons.join("; ")),
+            )),
+            _ => {}
+        }
+        for c in &m.contamination {
+            out.push(workflow_command(
+                Level::Warning,
+                Some("bench-gate contaminated run"),
+                &format!("{}: {c}", m.model),
+            ));
+        }
+    }
+    out
+}
