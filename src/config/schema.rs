@@ -441,5 +441,5 @@ fn default_history() -> u32 {
 
 /// Measured on the project's 2-vCPU machine: see docs/verdict.md.
 fn default_run_noise() -> f64 {
-    8.0
+    3.0
 }
