@@ -10,7 +10,6 @@ use crate::config::{Config, ModelConfig};
 use crate::output;
 use crate::platform::{Environment, affinity};
 use crate::report::sizing as render;
-use crate::result::write_atomic;
 use crate::runner::load::{LoadPlan, Mode, Stop, drive};
 use crate::runtime::Runtime;
 use crate::sizing::load_report::{LOAD_SCHEMA_VERSION, LoadReport, LoadRow, finish_rows};
@@ -168,16 +167,13 @@ pub fn load(args: &LoadArgs) -> Result<u8> {
         knee_streams,
         warnings,
     };
-    if let Some(path) = &args.output {
-        let mut json = serde_json::to_string_pretty(&report)?;
-        json.push('\n');
-        write_atomic(path, json.as_bytes())?;
-        output::status(args.quiet, format!("wrote {}", path.display()));
-    }
-    if let Some(path) = &args.markdown {
-        write_atomic(path, render::load_markdown(&report).as_bytes())?;
-        output::status(args.quiet, format!("wrote {}", path.display()));
-    }
+    super::write_report_files(
+        &report,
+        args.output.as_deref(),
+        args.markdown.as_deref(),
+        render::load_markdown,
+        args.quiet,
+    )?;
     println!("{}", render::load_table(&report));
     Ok(0)
 }

@@ -56,3 +56,25 @@ pub fn head_commit(path: &std::path::Path) -> Option<String> {
     let s = String::from_utf8(out.stdout).ok()?.trim().to_string();
     (out.status.success() && s.len() == 40).then_some(s)
 }
+
+/// Writes a report's versioned JSON and its markdown section where the user asked (each
+/// atomically), saying so unless quiet. Shared by `sweep` and `load`.
+pub fn write_report_files<T: serde::Serialize>(
+    report: &T,
+    json: Option<&std::path::Path>,
+    markdown: Option<&std::path::Path>,
+    render_markdown: impl FnOnce(&T) -> String,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    if let Some(path) = json {
+        let mut text = serde_json::to_string_pretty(report)?;
+        text.push('\n');
+        crate::result::write_atomic(path, text.as_bytes())?;
+        crate::output::status(quiet, format!("wrote {}", path.display()));
+    }
+    if let Some(path) = markdown {
+        crate::result::write_atomic(path, render_markdown(report).as_bytes())?;
+        crate::output::status(quiet, format!("wrote {}", path.display()));
+    }
+    Ok(())
+}

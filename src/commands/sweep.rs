@@ -11,7 +11,6 @@ use crate::platform::affinity;
 use crate::platform::cgroup::{cgroup_cpuset, detect_cpu_limit};
 use crate::platform::cgroup_ctl::{LimitGuard, can_apply_limits};
 use crate::report::sizing as render;
-use crate::result::write_atomic;
 use crate::runner::{self, AutoPlan, Plan};
 use crate::runtime::Runtime;
 use crate::sizing::sweep::{
@@ -173,16 +172,13 @@ pub fn sweep(args: &SweepArgs) -> Result<u8> {
         pinned_cpus: cpus,
         models,
     };
-    if let Some(path) = &args.output {
-        let mut json = serde_json::to_string_pretty(&report)?;
-        json.push('\n');
-        write_atomic(path, json.as_bytes())?;
-        output::status(args.quiet, format!("wrote {}", path.display()));
-    }
-    if let Some(path) = &args.markdown {
-        write_atomic(path, render::sweep_markdown(&report).as_bytes())?;
-        output::status(args.quiet, format!("wrote {}", path.display()));
-    }
+    super::write_report_files(
+        &report,
+        args.output.as_deref(),
+        args.markdown.as_deref(),
+        render::sweep_markdown,
+        args.quiet,
+    )?;
     println!("{}", render::sweep_table(&report));
     for m in &report.models {
         for line in &m.advice.lines {
