@@ -75,6 +75,43 @@ pub struct ConfigArg {
     pub config: PathBuf,
 }
 
+/// What to measure and where: shared by `run` and `ci`, which measure the same way.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Selection {
+    /// Only run these models (repeat the flag, or separate with commas). Default: every model.
+    #[arg(
+        short = 'm',
+        long = "model",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub models: Vec<String>,
+
+    /// CPUs to pin the process and ONNX Runtime's threads to, e.g. "0", "2-3", "0,2" or "all".
+    /// Overrides `run.cpus` in the config (default: CPU 0).
+    #[arg(long, value_name = "LIST")]
+    pub cpus: Option<String>,
+
+    /// Counted iterations (a number or "auto"), overriding the config for every model.
+    #[arg(long, value_name = "N|auto")]
+    pub iterations: Option<String>,
+}
+
+/// Where the ONNX Runtime library comes from; every command that loads it takes this flag.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OrtLibArg {
+    /// Path to libonnxruntime. Default: $ORT_DYLIB_PATH, else .ort/lib/ of this repository
+    /// (see scripts/setup-ort.sh).
+    #[arg(long = "ort-lib", value_name = "FILE")]
+    pub ort_lib: Option<PathBuf>,
+}
+
+impl OrtLibArg {
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.ort_lib.as_deref()
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
@@ -85,32 +122,15 @@ pub struct RunArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Only run these models (repeat the flag, or separate with commas). Default: every model.
-    #[arg(
-        short = 'm',
-        long = "model",
-        value_name = "NAME",
-        value_delimiter = ','
-    )]
-    pub models: Vec<String>,
-
-    /// CPUs to pin the process and ONNX Runtime's threads to, e.g. "0", "2-3" or "0,2".
-    /// Overrides `run.cpus` in the config (default: CPU 0).
-    #[arg(long, value_name = "LIST")]
-    pub cpus: Option<String>,
-
-    /// Counted iterations (a number or "auto"), overriding the config for every model.
-    #[arg(long, value_name = "N|auto")]
-    pub iterations: Option<String>,
+    #[command(flatten)]
+    pub select: Selection,
 
     /// Warm-up iterations, overriding the config for every model.
     #[arg(long, value_name = "N")]
     pub warmup: Option<u32>,
 
-    /// Path to libonnxruntime. Default: $ORT_DYLIB_PATH, else .ort/lib/ of this repository
-    /// (see scripts/setup-ort.sh).
-    #[arg(long = "ort-lib", value_name = "FILE")]
-    pub ort_lib: Option<PathBuf>,
+    #[command(flatten)]
+    pub ort: OrtLibArg,
 
     /// Print nothing but errors (and the JSON result with --format json).
     #[arg(short, long)]
@@ -237,26 +257,11 @@ pub struct CiArgs {
     #[arg(long = "out-dir", default_value = ".", value_name = "DIR")]
     pub out_dir: PathBuf,
 
-    /// Only run these models (as for `run`).
-    #[arg(
-        short = 'm',
-        long = "model",
-        value_name = "NAME",
-        value_delimiter = ','
-    )]
-    pub models: Vec<String>,
+    #[command(flatten)]
+    pub select: Selection,
 
-    /// CPUs to pin to (as for `run`).
-    #[arg(long, value_name = "LIST")]
-    pub cpus: Option<String>,
-
-    /// Counted iterations, a number or "auto" (as for `run`).
-    #[arg(long, value_name = "N|auto")]
-    pub iterations: Option<String>,
-
-    /// Path to libonnxruntime (as for `run`).
-    #[arg(long = "ort-lib", value_name = "FILE")]
-    pub ort_lib: Option<PathBuf>,
+    #[command(flatten)]
+    pub ort: OrtLibArg,
 
     /// A sizing JSON (`bench-gate size -o`) to include in the comment.
     #[arg(long, value_name = "FILE")]
@@ -293,9 +298,8 @@ pub struct EnvArgs {
     #[arg(short = 'c', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Path to libonnxruntime (default: as for `run`).
-    #[arg(long = "ort-lib", value_name = "FILE")]
-    pub ort_lib: Option<PathBuf>,
+    #[command(flatten)]
+    pub ort: OrtLibArg,
 
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
@@ -418,9 +422,8 @@ pub struct AbArgs {
     #[arg(long, value_name = "LIST")]
     pub cpus: Option<String>,
 
-    /// Path to libonnxruntime (default: as for `run`).
-    #[arg(long = "ort-lib", value_name = "FILE")]
-    pub ort_lib: Option<PathBuf>,
+    #[command(flatten)]
+    pub ort: OrtLibArg,
 
     /// Also write the verdict JSON here (atomically).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -471,7 +474,7 @@ mod tests {
         let Command::Run(a) = cli.command else {
             panic!("not run")
         };
-        assert_eq!(a.models, ["a", "b", "c"]);
+        assert_eq!(a.select.models, ["a", "b", "c"]);
         assert_eq!(a.output, Some(PathBuf::from("r.json")));
     }
 

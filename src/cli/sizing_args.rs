@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::ConfigArg;
+use super::OrtLibArg;
 
 /// Per-pod CPU policy of the capacity plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -152,9 +153,8 @@ pub struct SweepArgs {
     #[arg(long, value_name = "N")]
     pub warmup: Option<u32>,
 
-    /// Path to libonnxruntime (default: as for `run`).
-    #[arg(long = "ort-lib", value_name = "FILE")]
-    pub ort_lib: Option<PathBuf>,
+    #[command(flatten)]
+    pub ort: OrtLibArg,
 
     /// Write the sweep JSON (versioned) here, atomically.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -219,9 +219,8 @@ pub struct LoadArgs {
     #[arg(long, value_name = "N")]
     pub warmup: Option<u32>,
 
-    /// Path to libonnxruntime (default: as for `run`).
-    #[arg(long = "ort-lib", value_name = "FILE")]
-    pub ort_lib: Option<PathBuf>,
+    #[command(flatten)]
+    pub ort: OrtLibArg,
 
     /// Write the load JSON (versioned) here, atomically.
     #[arg(short = 'o', long = "output", value_name = "FILE")]

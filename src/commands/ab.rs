@@ -72,7 +72,7 @@ pub fn ab(args: &AbArgs) -> Result<u8> {
     };
     affinity::pin_current_process(&cpus).with_context(|| format!("cannot pin to CPUs {cpus:?}"))?;
     let env = Environment::detect(config.cpu_label.as_deref());
-    let runtime = Runtime::load(args.ort_lib.as_deref())?;
+    let runtime = Runtime::load(args.ort.path())?;
     let t = config
         .thresholds
         .get(&env.cpu.architecture)

@@ -108,11 +108,9 @@ fn run_and_compare(a: &CiArgs, files: &Files) -> Result<u8> {
             config: a.config.config.clone(),
         },
         output: Some(files.result.clone()),
-        models: a.models.clone(),
-        cpus: a.cpus.clone(),
-        iterations: a.iterations.clone(),
+        select: a.select.clone(),
         warmup: None,
-        ort_lib: a.ort_lib.clone(),
+        ort: a.ort.clone(),
         quiet: a.quiet,
         format: OutputFormat::Table,
     };

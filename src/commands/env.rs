@@ -13,7 +13,7 @@ pub fn env(args: &EnvArgs) -> Result<u8> {
         None => None,
     };
     let environment = Environment::detect(label.as_deref());
-    let runtime: Result<Runtime, RuntimeError> = Runtime::load(args.ort_lib.as_deref());
+    let runtime: Result<Runtime, RuntimeError> = Runtime::load(args.ort.path());
     let ort = match &runtime {
         Ok(rt) => {
             serde_json::json!({ "version": rt.version, "library": rt.library.display().to_string() })

@@ -102,7 +102,7 @@ pub fn load(args: &LoadArgs) -> Result<u8> {
     affinity::pin_current_process(&config.cpus)
         .with_context(|| format!("cannot pin to CPUs {:?}", config.cpus))?;
     let environment = Environment::detect(config.cpu_label.as_deref());
-    let runtime = Runtime::load(args.ort_lib.as_deref())?;
+    let runtime = Runtime::load(args.ort.path())?;
     let mut warnings = Vec::new();
     let cpus = config.cpus.len();
     if let Some(&max) = streams.last()

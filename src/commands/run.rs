@@ -26,7 +26,7 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     affinity::pin_current_process(&config.cpus)
         .with_context(|| format!("cannot pin to CPUs {:?}", config.cpus))?;
     let environment = Environment::detect(config.cpu_label.as_deref());
-    let runtime = Runtime::load(args.ort_lib.as_deref())?;
+    let runtime = Runtime::load(args.ort.path())?;
     output::status(
         args.quiet,
         format!(
@@ -80,8 +80,8 @@ pub fn run(args: &RunArgs) -> Result<u8> {
 }
 
 fn apply_overrides(config: &mut Config, args: &RunArgs) -> Result<()> {
-    if !args.models.is_empty() {
-        for name in &args.models {
+    if !args.select.models.is_empty() {
+        for name in &args.select.models {
             if config.model(name).is_none() {
                 let known: Vec<&str> = config.models.iter().map(|m| m.name.as_str()).collect();
                 bail!(
@@ -91,14 +91,16 @@ fn apply_overrides(config: &mut Config, args: &RunArgs) -> Result<()> {
                 );
             }
         }
-        config.models.retain(|m| args.models.contains(&m.name));
+        config
+            .models
+            .retain(|m| args.select.models.contains(&m.name));
     }
-    if let Some(cpus) = &args.cpus {
+    if let Some(cpus) = &args.select.cpus {
         config.cpus = crate::config::cpus_arg(cpus).map_err(|e| {
             anyhow::anyhow!("--cpus {cpus}: {e}\n  fix: use a CPU list such as 0, 2-3 or 0,2")
         })?;
     }
-    if let Some(it) = &args.iterations {
+    if let Some(it) = &args.select.iterations {
         let parsed = parse_iterations(it)?;
         for m in &mut config.models {
             m.iterations = parsed;

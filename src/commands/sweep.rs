@@ -115,7 +115,7 @@ pub fn sweep(args: &SweepArgs) -> Result<u8> {
         ),
     );
     // Sessions (and their thread pools) are built after the limit is applied.
-    let runtime = Runtime::load(args.ort_lib.as_deref())?;
+    let runtime = Runtime::load(args.ort.path())?;
     let environment = crate::platform::Environment::detect(config.cpu_label.as_deref());
     let mut models = Vec::new();
     for model in &config.models {
