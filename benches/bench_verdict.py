@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 BASE_MODEL = os.path.join(REPO, "fixtures", "models", "whisper-tiny", "encoder_model.onnx")
-VARIANTS = {"p10": ("10", 3300), "p5": ("5", 3150), "p2.5": ("2.5", 3074)}
+VARIANTS = {"p10": ("10", 3300), "p5": ("5", 3150), "p4": ("4", 3120), "p2.5": ("2.5", 3074)}
 
 
 def config_text(model, frames, budget):

@@ -48,6 +48,9 @@ pub enum Command {
     /// Measure two variants (model files or configs) in alternating rounds on the same pinned
     /// CPUs and judge B against A with the same rules as `compare`.
     Ab(AbArgs),
+    /// One variant of `ab` in its own process, speaking JSON lines on stdin/stdout.
+    #[command(hide = true)]
+    AbWorker(AbWorkerArgs),
     /// The common CI workflow in one command: run, compare, report, comment (exit codes as compare).
     Ci(CiArgs),
     /// Print the JSON Schema of result files.
@@ -406,6 +409,16 @@ pub struct AbArgs {
     #[arg(long = "b-config", value_name = "FILE")]
     pub b_config: Option<PathBuf>,
 
+    /// Variant A as a shell command that runs `bench-gate ab-worker` (e.g. from another image:
+    /// 'docker run -i --rm --cpuset-cpus 0 IMAGE bench-gate ab-worker -c /w/benchmark.toml
+    /// --model NAME --cpus all'). $BENCH_GATE_AB_CPUS holds the CPUs to pin to.
+    #[arg(long = "a-cmd", value_name = "SHELL", conflicts_with_all = ["a_model", "a_config"])]
+    pub a_cmd: Option<String>,
+
+    /// Variant B as a shell command that runs `bench-gate ab-worker`.
+    #[arg(long = "b-cmd", value_name = "SHELL", conflicts_with_all = ["b_model", "b_config"])]
+    pub b_cmd: Option<String>,
+
     /// Rounds: each runs both variants once, in a seeded random order, and yields one ratio.
     #[arg(long, default_value_t = 10, value_name = "R")]
     pub rounds: u32,
@@ -417,6 +430,12 @@ pub struct AbArgs {
     /// Seed of the per-round order (the same seed gives the same order).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+
+    /// Fresh pairs of worker processes the rounds are split between. The variant warmed up
+    /// second tends to measure faster for its whole life; the warm-up order alternates between
+    /// pairs, so an even number cancels that (docs/verdict.md).
+    #[arg(long = "worker-pairs", default_value_t = 2, value_name = "P")]
+    pub pairs: u32,
 
     /// CPUs to pin to, overriding `run.cpus`.
     #[arg(long, value_name = "LIST")]
@@ -435,6 +454,29 @@ pub struct AbArgs {
     /// Print nothing but errors (and the JSON verdict with --format json).
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// One variant of `bench-gate ab`, driven over stdin/stdout (src/worker/protocol.rs). Started
+/// by `ab` itself, or by the user's `--a-cmd`/`--b-cmd` (e.g. inside another image).
+#[derive(Debug, Args)]
+pub struct AbWorkerArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    /// The model (a `[models.NAME]` table) to load.
+    #[arg(short = 'm', long = "model", value_name = "NAME")]
+    pub model: String,
+
+    /// Replace an `onnx` model's file with this one.
+    #[arg(long = "model-file", value_name = "FILE")]
+    pub model_file: Option<PathBuf>,
+
+    /// CPUs to pin to ("0", "2-3", "all"), overriding `run.cpus`.
+    #[arg(long, value_name = "LIST")]
+    pub cpus: Option<String>,
+
+    #[command(flatten)]
+    pub ort: OrtLibArg,
 }
 
 #[cfg(test)]

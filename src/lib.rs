@@ -19,6 +19,7 @@ pub mod runner;
 pub mod runtime;
 pub mod sizing;
 pub mod stats;
+pub mod worker;
 pub mod workload;
 
 /// Exit code for every user error: bad config, missing file, bad input, failed run.

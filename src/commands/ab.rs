@@ -1,24 +1,25 @@
 //! `bench-gate ab`: two variants interleaved on the same pinned CPUs, judged like `compare`.
 
 use std::num::NonZeroU32;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cli::AbArgs;
-use crate::compare::ab::{AbOutcome, AbPlan, interleave};
+use crate::cli::{AbArgs, AbWorkerArgs};
+use crate::compare::ab::{AbOutcome, AbPlan, StartPair, Variant, interleave};
 use crate::compare::comparability::{RunFacts, what_changed};
 use crate::compare::verdict::{Rule, decide, estimate_ab, metric_of};
 use crate::compare::{
     BaselineUsed, DEFAULT_THRESHOLDS, Mode, ModelVerdict, PctInterval, RoundChange, VerdictReport,
     contamination, history::metric_name,
 };
-use crate::config::{Config, ModelConfig, Thresholds, WorkloadSpec};
+use crate::config::{Config, Thresholds};
 use crate::output;
-use crate::platform::{Environment, affinity};
-use crate::result::Fingerprint;
-use crate::runtime::Runtime;
-use crate::workload;
+use crate::platform::{EnvDelta, affinity};
+use crate::worker::Worker;
+use crate::worker::protocol::Hello;
+use crate::worker::serve::{WorkerSpec, select_model, serve};
 
 pub fn ab(args: &AbArgs) -> Result<u8> {
     let config = Config::load(&args.config.config)?;
@@ -33,24 +34,12 @@ pub fn ab(args: &AbArgs) -> Result<u8> {
             config.path.display()
         ),
     };
-    let base = config.model(&name).cloned().with_context(|| {
-        format!(
+    if config.model(&name).is_none() {
+        bail!(
             "no model `{name}` in {}\n  fix: pass --model with a model of that file",
             config.path.display()
-        )
-    })?;
-    let a = variant(
-        &base,
-        args.a_model.as_deref(),
-        args.a_config.as_deref(),
-        "A",
-    )?;
-    let b = variant(
-        &base,
-        args.b_model.as_deref(),
-        args.b_config.as_deref(),
-        "B",
-    )?;
+        );
+    }
     let (Some(rounds), Some(per_round)) = (
         NonZeroU32::new(args.rounds),
         NonZeroU32::new(args.per_round),
@@ -65,116 +54,288 @@ pub fn ab(args: &AbArgs) -> Result<u8> {
         );
     }
     let cpus = match &args.cpus {
-        Some(c) => affinity::parse_cpu_set_arg(c).map_err(|e| {
+        Some(c) => crate::config::cpus_arg(c).map_err(|e| {
             anyhow::anyhow!("--cpus {c}: {e}\n  fix: use a CPU list such as 0, 2-3 or 0,2")
         })?,
         None => config.cpus.clone(),
     };
+    // Pinned here too, so a user's worker command (and anything it starts) inherits the CPUs.
     affinity::pin_current_process(&cpus).with_context(|| format!("cannot pin to CPUs {cpus:?}"))?;
-    let env = Environment::detect(config.cpu_label.as_deref());
-    let runtime = Runtime::load(args.ort.path())?;
+    let sides = [
+        Side::new("A", &args.a_model, &args.a_config, &args.a_cmd),
+        Side::new("B", &args.b_model, &args.b_config, &args.b_cmd),
+    ];
+    let mut commands = Vec::new();
+    for side in &sides {
+        commands.push(side.command(&config, &name, &cpus, args.ort.path())?);
+    }
+    let arch = crate::platform::Environment::detect(config.cpu_label.as_deref())
+        .cpu
+        .architecture;
     let t = config
         .thresholds
-        .get(&env.cpu.architecture)
+        .get(&arch)
         .cloned()
         .unwrap_or(DEFAULT_THRESHOLDS);
-    let fa = Fingerprint::of(&a).context("cannot hash variant A's files")?;
-    let fb = Fingerprint::of(&b).context("cannot hash variant B's files")?;
-    let mut wa = workload::build(&runtime, &a)?;
-    let mut wb = workload::build(&runtime, &b)?;
+    let quiet = args.quiet;
+    for (side, (shown, _)) in sides.iter().zip(&commands) {
+        output::status(quiet, format!("variant {}: {shown}", side.label));
+    }
+    let warmup = [&args.a_config, &args.b_config]
+        .iter()
+        .filter_map(|c| c.as_deref().and_then(|p| Config::load(p).ok()))
+        .filter_map(|c| c.model(&name).map(|m| m.warmup))
+        .chain(config.model(&name).map(|m| m.warmup))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let Some(pairs) = NonZeroU32::new(args.pairs).filter(|p| p.get() <= rounds.get()) else {
+        bail!(
+            "--worker-pairs {}: must be between 1 and --rounds ({rounds})\n  fix: e.g. --worker-pairs 2",
+            args.pairs
+        );
+    };
     let plan = AbPlan {
         rounds,
         per_round,
-        warmup: a.warmup.max(b.warmup).max(1),
+        warmup,
+        pairs,
         seed: args.seed,
     };
-    let quiet = args.quiet;
-    output::status(
-        quiet,
-        format!(
-            "ab `{name}`: {rounds} rounds x {per_round} iterations per variant, pinned to CPUs {cpus:?} on {}",
-            env.cpu.model
-        ),
-    );
-    let mut attempt = || {
-        interleave(wa.as_mut(), wb.as_mut(), &plan, t.metric, &mut |i, r| {
+    // The first pair's hellos describe the variants; later pairs must say the same.
+    let mut seen: Option<(Hello, Hello)> = None;
+    let mut start_pair = |p: u32| -> Result<(Box<dyn Variant>, Box<dyn Variant>)> {
+        let spawn = |i: usize| {
+            let (shown, cmd) = &commands[i];
+            Worker::spawn(sides[i].label, shown, clone_command(cmd))
+        };
+        let (a, b) = (spawn(0)?, spawn(1)?);
+        check_same_place(&a.hello, &b.hello)?;
+        match &seen {
+            None => {
+                output::status(
+                    quiet,
+                    format!(
+                        "ab `{name}`: {rounds} rounds x {per_round} iterations per variant on {pairs} fresh pair(s) of worker processes, pinned to CPUs {} on {}",
+                        affinity::format_cpu_list(&a.hello.pinned_cpus),
+                        a.hello.cpu_model
+                    ),
+                );
+                seen = Some((a.hello.clone(), b.hello.clone()));
+            }
+            Some((ha, hb)) => {
+                for (label, first, now) in [("A", ha, &a.hello), ("B", hb, &b.hello)] {
+                    if first != now {
+                        bail!(
+                            "variant {label}'s worker of pair {} describes itself differently from pair 1's (model files, versions or CPUs changed in between)\n  fix: pin the variant's image and files so every start runs the same thing",
+                            p + 1
+                        );
+                    }
+                }
+            }
+        }
+        Ok((Box::new(a), Box::new(b)))
+    };
+    let attempt = |start: &mut StartPair<'_>| {
+        interleave(&plan, t.metric, start, &mut |i, r| {
             output::status(quiet, format!("  round {i}: B/A = {:.3}", r.exp()));
         })
     };
-    let mut out = attempt()?;
+    let mut out = attempt(&mut start_pair)?;
     let mut notes = Vec::new();
-    if !contamination::reasons(&out.during, 0.0, None).is_empty()
+    if !contamination::reasons_interleaved(&out.during).is_empty()
         && config.gate.rerun_on_contamination
     {
         notes.push(
             "the first attempt was contaminated; measured again ([gate] rerun_on_contamination)"
                 .to_string(),
         );
-        out = attempt()?;
+        out = attempt(&mut start_pair)?;
     }
-    let facts = |m: &ModelConfig, f: &'_ Fingerprint| (m.kind(), m.session.clone(), f.clone());
-    let (ka, sa, fa) = facts(&a, &fa);
-    let (kb, sb, fb) = facts(&b, &fb);
-    let fact = |kind, session, fp, host| RunFacts {
-        cpu_model: &env.cpu.model,
-        architecture: &env.cpu.architecture,
-        kind,
-        fingerprint: fp,
-        session,
-        pinned_cpus: cpus.len(),
-        cpu_limit: env.cpu_limit_cpus(),
-        ort_version: &runtime.version,
-        bench_gate_version: env!("CARGO_PKG_VERSION"),
-        host,
-    };
-    let changed = what_changed(&fact(ka, &sa, &fa, "A"), &fact(kb, &sb, &fb, "A"));
-    let mut v = verdict(&name, &env, &t, &out, plan.per_round.get());
+    let (ha, hb) = seen.expect("at least one pair ran");
+    notes.extend(contamination::interleaved_notes(&out.during));
+    let changed = what_changed(&facts(&ha), &facts(&hb));
+    let mut v = verdict(&name, &ha, &t, &out, plan.per_round.get());
     v.what_changed = changed;
     v.reasons.extend(notes);
     let report = VerdictReport::new(Mode::Ab, vec![v], false);
     super::compare::finish(&report, args.output.as_deref(), args.format, quiet)
 }
 
-/// Variant A or B: the config's model, with its model file or whole config replaced.
-fn variant(
-    base: &ModelConfig,
-    model: Option<&Path>,
-    config: Option<&Path>,
-    side: &str,
-) -> Result<ModelConfig> {
-    if let Some(c) = config {
-        let other = Config::load(c)?;
-        return other.model(&base.name).cloned().with_context(|| {
-            format!("--{}-config {}: no model `{}` in it\n  fix: both variants need a [models.{}] table", side.to_lowercase(), c.display(), base.name, base.name)
-        });
-    }
-    let Some(path) = model else {
-        return Ok(base.clone());
+/// `bench-gate ab-worker`: serves one variant on stdin/stdout.
+pub fn worker(args: &AbWorkerArgs) -> Result<u8> {
+    let spec = WorkerSpec {
+        config: &args.config.config,
+        model: &args.model,
+        model_file: args.model_file.as_deref(),
+        cpus: args.cpus.as_deref(),
+        ort_lib: args.ort.path(),
     };
-    let mut m = base.clone();
-    match &mut m.workload {
-        WorkloadSpec::Onnx { model, .. } => {
-            if !path.is_file() {
-                bail!(
-                    "--{}-model {}: no such file\n  fix: pass an existing .onnx file",
-                    side.to_lowercase(),
-                    path.display()
-                );
-            }
-            *model = path.to_path_buf();
+    let stdin = std::io::stdin().lock();
+    serve(&spec, stdin, &mut std::io::stdout().lock())?;
+    Ok(0)
+}
+
+/// How one variant is given on the command line.
+struct Side<'a> {
+    label: &'static str,
+    model: Option<&'a Path>,
+    config: Option<&'a Path>,
+    cmd: Option<&'a str>,
+}
+
+impl<'a> Side<'a> {
+    fn new(
+        label: &'static str,
+        model: &'a Option<PathBuf>,
+        config: &'a Option<PathBuf>,
+        cmd: &'a Option<String>,
+    ) -> Self {
+        Side {
+            label,
+            model: model.as_deref(),
+            config: config.as_deref(),
+            cmd: cmd.as_deref(),
         }
-        WorkloadSpec::Whisper { .. } => bail!(
-            "--{}-model replaces an `onnx` model's file; `{}` is a whisper pipeline of three files\n  fix: use --a-config/--b-config with two configs",
-            side.to_lowercase(),
-            m.name
-        ),
     }
-    Ok(m)
+
+    /// The worker command and how to show it. Model files and configs are checked here, before
+    /// anything starts, so their errors name `--a-model`, not the worker's own flags.
+    fn command(
+        &self,
+        config: &Config,
+        name: &str,
+        cpus: &[usize],
+        ort_lib: Option<&Path>,
+    ) -> Result<(String, Command)> {
+        let flag = |what: &str| format!("--{}-{what}", self.label.to_lowercase());
+        let cpu_list = affinity::format_cpu_list(cpus);
+        if let Some(shell) = self.cmd {
+            let mut c = Command::new("sh");
+            c.arg("-c").arg(shell).env("BENCH_GATE_AB_CPUS", &cpu_list);
+            return Ok((shell.to_string(), c));
+        }
+        let config_path = match self.config {
+            Some(p) => {
+                let other = Config::load(p)?;
+                select_model(&other, name, None, &flag("config")).with_context(|| {
+                    format!(
+                        "{} {}: both variants need a [models.{name}] table",
+                        flag("config"),
+                        p.display()
+                    )
+                })?;
+                p.to_path_buf()
+            }
+            None => {
+                select_model(config, name, self.model, &flag("model"))?;
+                config.path.clone()
+            }
+        };
+        let exe = std::env::current_exe().context("cannot locate the bench-gate executable")?;
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "ab-worker".into(),
+            "-c".into(),
+            absolute(&config_path).into(),
+            "--model".into(),
+            name.into(),
+            "--cpus".into(),
+            cpu_list.into(),
+        ];
+        if let Some(m) = self.model {
+            args.extend(["--model-file".into(), absolute(m).into()]);
+        }
+        if let Some(l) = ort_lib {
+            args.extend(["--ort-lib".into(), absolute(l).into()]);
+        }
+        let shown = std::iter::once(std::ffi::OsString::from("bench-gate"))
+            .chain(args.iter().cloned())
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut c = Command::new(exe);
+        c.args(args);
+        Ok((shown, c))
+    }
+}
+
+/// `Command` is not `Clone`; each pair starts the same program with the same arguments and
+/// environment.
+fn clone_command(c: &Command) -> Command {
+    let mut n = Command::new(c.get_program());
+    n.args(c.get_args());
+    for (k, v) in c.get_envs() {
+        match v {
+            Some(v) => n.env(k, v),
+            None => n.env_remove(k),
+        };
+    }
+    n
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Interleaving means nothing unless both variants ran on the same CPUs of the same machine.
+fn check_same_place(a: &Hello, b: &Hello) -> Result<()> {
+    let mut sa = a.pinned_cpus.clone();
+    let mut sb = b.pinned_cpus.clone();
+    sa.sort_unstable();
+    sb.sort_unstable();
+    let mut diffs = Vec::new();
+    if (&a.cpu_model, &a.architecture) != (&b.cpu_model, &b.architecture) {
+        diffs.push(format!(
+            "CPU: A {} {}, B {} {}",
+            a.architecture, a.cpu_model, b.architecture, b.cpu_model
+        ));
+    }
+    if sa != sb {
+        diffs.push(format!(
+            "pinned CPUs: A {}, B {}",
+            affinity::format_cpu_list(&sa),
+            affinity::format_cpu_list(&sb)
+        ));
+    }
+    if a.cpu_limit != b.cpu_limit {
+        diffs.push(format!(
+            "CPU limit: A {:?}, B {:?}",
+            a.cpu_limit, b.cpu_limit
+        ));
+    }
+    if !diffs.is_empty() {
+        bail!(
+            "the two variants do not run on the same CPUs, so interleaving cannot cancel drift:\n    {}\n  fix: start both workers with the same --cpus (e.g. \"$BENCH_GATE_AB_CPUS\") on the same machine and CPU limit",
+            diffs.join("\n    ")
+        );
+    }
+    Ok(())
+}
+
+fn facts(h: &Hello) -> RunFacts<'_> {
+    RunFacts {
+        cpu_model: &h.cpu_model,
+        architecture: &h.architecture,
+        kind: h.kind,
+        fingerprint: &h.fingerprint,
+        session: &h.session,
+        pinned_cpus: h.pinned_cpus.len(),
+        cpu_limit: h.cpu_limit,
+        ort_version: &h.ort_version,
+        bench_gate_version: &h.bench_gate_version,
+        host: &h.host,
+    }
+}
+
+impl Variant for Worker {
+    fn block(&mut self, warmup: u32, iterations: u32) -> Result<(Vec<f64>, EnvDelta)> {
+        self.measure(warmup, iterations)
+    }
 }
 
 fn verdict(
     name: &str,
-    env: &Environment,
+    env: &Hello,
     t: &Thresholds,
     out: &AbOutcome,
     per_round: u32,
@@ -207,7 +368,7 @@ fn verdict(
                 change_pct: (r.exp() - 1.0) * 100.0,
             })
             .collect(),
-        ..ModelVerdict::new(name, &env.cpu.model, &env.cpu.architecture, t, test)
+        ..ModelVerdict::new(name, &env.cpu_model, &env.architecture, t, test)
     };
     v.verdict = crate::compare::Verdict::Inconclusive;
     let rule = Rule {

@@ -31,6 +31,7 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Compare(args) => compare::compare(&args),
         Command::Baseline(args) => baseline::baseline(&args),
         Command::Ab(args) => ab::ab(&args),
+        Command::AbWorker(args) => ab::worker(&args),
         Command::Ci(args) => ci::ci(&args),
         Command::Schema => {
             print!("{}", crate::result::json_schema());

@@ -125,6 +125,46 @@ impl EnvDelta {
         out
     }
 
+    /// Several intervals as one: counts and times add up, the ratios are recomputed from the
+    /// sums. A counter is known only if every interval knew it.
+    pub fn total(parts: &[EnvDelta]) -> EnvDelta {
+        fn sum<T: Copy + std::iter::Sum<T>>(
+            parts: &[EnvDelta],
+            f: impl Fn(&EnvDelta) -> Option<T>,
+        ) -> Option<T> {
+            if parts.is_empty() {
+                return None;
+            }
+            parts.iter().map(f).sum()
+        }
+        let elapsed_ms: f64 = parts.iter().map(|p| p.elapsed_ms).sum();
+        let nr_periods = sum(parts, |p| p.nr_periods);
+        let nr_throttled = sum(parts, |p| p.nr_throttled);
+        let steal_jiffies = sum(parts, |p| p.steal_jiffies);
+        let total_jiffies = sum(parts, |p| p.total_jiffies);
+        let run_delay_ms = sum(parts, |p| p.run_delay_ms);
+        EnvDelta {
+            elapsed_ms,
+            nr_periods,
+            nr_throttled,
+            throttled_time_ns: sum(parts, |p| p.throttled_time_ns),
+            throttled_period_ratio: match (nr_throttled, nr_periods) {
+                (Some(t), Some(p)) if p > 0 => Some(t as f64 / p as f64),
+                _ => None,
+            },
+            steal_jiffies,
+            total_jiffies,
+            steal_ratio: match (steal_jiffies, total_jiffies) {
+                (Some(s), Some(t)) if t > 0 => Some(s as f64 / t as f64),
+                _ => None,
+            },
+            run_delay_ms,
+            run_delay_ratio: run_delay_ms
+                .filter(|_| elapsed_ms > 0.0)
+                .map(|d| d / elapsed_ms),
+        }
+    }
+
     /// `after - before`, field by field.
     pub fn between(before: &Snapshot, after: &Snapshot) -> EnvDelta {
         let stat = |f: fn(&CpuStat) -> u64| match (before.cpu_stat, after.cpu_stat) {
@@ -190,6 +230,25 @@ mod tests {
             jiffies: j,
             run_delay_ns: None,
         }
+    }
+
+    #[test]
+    fn intervals_add_up_and_an_unknown_counter_stays_unknown() {
+        let part = |ms: f64, delay: Option<f64>, steal: u64| EnvDelta {
+            elapsed_ms: ms,
+            run_delay_ms: delay,
+            steal_jiffies: Some(steal),
+            total_jiffies: Some(100),
+            ..EnvDelta::default()
+        };
+        let t = EnvDelta::total(&[part(100.0, Some(3.0), 0), part(300.0, Some(5.0), 10)]);
+        assert_eq!(t.elapsed_ms, 400.0);
+        assert_eq!(t.run_delay_ratio, Some(8.0 / 400.0));
+        assert_eq!(t.steal_ratio, Some(10.0 / 200.0));
+        assert_eq!(t.nr_periods, None);
+        let t = EnvDelta::total(&[part(100.0, Some(3.0), 0), part(100.0, None, 0)]);
+        assert_eq!((t.run_delay_ms, t.run_delay_ratio), (None, None));
+        assert_eq!(EnvDelta::total(&[]), EnvDelta::default());
     }
 
     #[test]
