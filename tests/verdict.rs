@@ -375,3 +375,127 @@ fn ab_of_a_model_with_itself_does_not_regress() {
             .is_empty()
     );
 }
+
+/// `ab` with the given extra arguments; exit code, parsed JSON stdout (or Null), stderr.
+fn ab(d: &Dir, extra: &[&str]) -> (i32, Value, String) {
+    let out = d
+        .bin()
+        .args([
+            "ab",
+            "-c",
+            "bench.toml",
+            "--rounds",
+            "4",
+            "--iterations-per-round",
+            "2",
+            "--format",
+            "json",
+            "-q",
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), v, err)
+}
+
+/// A worker command line for --a-cmd/--b-cmd: this build's binary, pinned where `ab` says.
+fn worker_cmd(extra: &str) -> String {
+    format!(
+        "'{}' ab-worker -c bench.toml --model micro --cpus \"$BENCH_GATE_AB_CPUS\" {extra}",
+        assert_cmd::cargo::cargo_bin("bench-gate").display()
+    )
+}
+
+#[test]
+fn ab_runs_a_variant_given_as_a_worker_command() {
+    let d = Dir::new("");
+    let cmd = worker_cmd("");
+    let (code, v, err) = ab(&d, &["--b-cmd", &cmd]);
+    assert!([0, 3].contains(&code), "{code} {err}");
+    assert_eq!(v["mode"], "ab");
+    let m = &v["models"][0];
+    assert_ne!(m["verdict"], "regressed", "{v:#}");
+    // 4 rounds on 2 fresh worker pairs (2 rounds each), 2 iterations per variant per round.
+    assert_eq!(m["iterations"], 16);
+    assert_eq!(m["rounds"].as_array().unwrap().len(), 4);
+    assert!(m["what_changed"].as_array().unwrap().is_empty(), "{m:#}");
+}
+
+#[test]
+fn ab_names_the_variant_whose_command_fails_or_talks_nonsense() {
+    let d = Dir::new("");
+    let (code, _, err) = ab(&d, &["--b-cmd", "echo boom >&2; exit 3"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("variant B (`echo boom >&2; exit 3`)"), "{err}");
+    assert!(err.contains("exit status: 3") && err.contains("boom"), "{err}");
+
+    let (code, _, err) = ab(&d, &["--a-cmd", "echo hello there"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("variant A") && err.contains("not a bench-gate ab-worker message: hello there"),
+        "{err}"
+    );
+
+    // A worker that fails to load its model reports why, through the protocol.
+    let cmd = worker_cmd("--model-file missing.onnx");
+    let (code, _, err) = ab(&d, &["--b-cmd", &cmd]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("variant B") && err.contains("missing.onnx: no such file"), "{err}");
+}
+
+#[test]
+fn ab_refuses_variants_pinned_to_different_cpus() {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        eprintln!("skipped: needs 2 CPUs to pin the variants apart");
+        return;
+    }
+    let d = Dir::new("");
+    let cmd = format!(
+        "'{}' ab-worker -c bench.toml --model micro --cpus 1",
+        assert_cmd::cargo::cargo_bin("bench-gate").display()
+    );
+    let (code, _, err) = ab(&d, &["--cpus", "0", "--b-cmd", &cmd]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("do not run on the same CPUs") && err.contains("pinned CPUs: A 0, B 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ab_rejects_bad_pair_counts() {
+    let d = Dir::new("");
+    for pairs in ["0", "5"] {
+        let (code, _, err) = ab(&d, &["--worker-pairs", pairs]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("--worker-pairs"), "{err}");
+    }
+}
+
+#[test]
+fn a_worker_answers_requests_and_reports_a_bad_one_on_stdout() {
+    let d = Dir::new("");
+    let out = d
+        .bin()
+        .args(["ab-worker", "-c", "bench.toml", "--model", "micro"])
+        .write_stdin("{\"measure\":{\"warmup\":1,\"iterations\":3}}\nnonsense\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    let hello = &lines[0]["hello"];
+    assert_eq!(hello["protocol"], 1);
+    assert_eq!(hello["model"], "micro");
+    assert_eq!(hello["pinned_cpus"], serde_json::json!([0]));
+    let samples = lines[1]["block"]["samples_ms"].as_array().unwrap();
+    assert_eq!(samples.len(), 3);
+    assert!(samples.iter().all(|s| s.as_f64().unwrap() > 0.0));
+    let error = lines[2]["error"]["message"].as_str().unwrap();
+    assert!(error.contains("not a request of protocol 1: nonsense"), "{error}");
+}
