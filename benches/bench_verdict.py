@@ -2,14 +2,14 @@
 """Measures the verdict's error rates on this machine (docs/verdict.md, "Measured figures").
 
 Phases (each can be run alone; `all` runs them in order):
-  variants  generate encoder variants with 2.5/5/10 % more frames (gen_encoder_variants.py)
+  variants  generate encoder variants with 2.5/4/5/10 % more frames (gen_encoder_variants.py)
   runs      separate `bench-gate run`s, interleaved in cycles: base, p10, base, p5, base, p2.5
             (`--cycles`), so slow drift of the machine hits every variant alike
   compare   offline: every candidate run compared (`bench-gate compare`) with a baseline built
             (`bench-gate baseline update`) from the base runs before it: history of 1 and of 5 runs.
             A/A = a base run as candidate. Counts verdicts per case.
   curve     offline: A/A candidates with samples x1.1 .. x1.5 (detection vs size, cross-run)
-  ab        `bench-gate ab` repeated `--ab-repeats` times for A/A and `--ab-variants` (p10)
+  ab        `bench-gate ab` repeated `--ab-repeats` times for A/A and `--ab-variants` (p5 p4)
 Everything lands in --out (default benches/out/); summary.json and a text table at the end.
 """
 import argparse
@@ -192,7 +192,7 @@ def main():
     ap.add_argument("--histories", type=int, nargs="*", default=[1, 5])
     ap.add_argument("--factors", type=float, nargs="*", default=[1.1, 1.2, 1.3, 1.5])
     ap.add_argument("--ab-repeats", type=int, default=20)
-    ap.add_argument("--ab-variants", nargs="*", default=["p10"], choices=list(VARIANTS))
+    ap.add_argument("--ab-variants", nargs="*", default=["p5", "p4"], choices=list(VARIANTS))
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--per-round", type=int, default=5)
     ap.add_argument("--python", default=sys.executable)

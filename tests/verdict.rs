@@ -429,12 +429,16 @@ fn ab_names_the_variant_whose_command_fails_or_talks_nonsense() {
     let (code, _, err) = ab(&d, &["--b-cmd", "echo boom >&2; exit 3"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("variant B (`echo boom >&2; exit 3`)"), "{err}");
-    assert!(err.contains("exit status: 3") && err.contains("boom"), "{err}");
+    assert!(
+        err.contains("exit status: 3") && err.contains("boom"),
+        "{err}"
+    );
 
     let (code, _, err) = ab(&d, &["--a-cmd", "echo hello there"]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("variant A") && err.contains("not a bench-gate ab-worker message: hello there"),
+        err.contains("variant A")
+            && err.contains("not a bench-gate ab-worker message: hello there"),
         "{err}"
     );
 
@@ -442,7 +446,10 @@ fn ab_names_the_variant_whose_command_fails_or_talks_nonsense() {
     let cmd = worker_cmd("--model-file missing.onnx");
     let (code, _, err) = ab(&d, &["--b-cmd", &cmd]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("variant B") && err.contains("missing.onnx: no such file"), "{err}");
+    assert!(
+        err.contains("variant B") && err.contains("missing.onnx: no such file"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -497,5 +504,8 @@ fn a_worker_answers_requests_and_reports_a_bad_one_on_stdout() {
     assert_eq!(samples.len(), 3);
     assert!(samples.iter().all(|s| s.as_f64().unwrap() > 0.0));
     let error = lines[2]["error"]["message"].as_str().unwrap();
-    assert!(error.contains("not a request of protocol 1: nonsense"), "{error}");
+    assert!(
+        error.contains("not a request of protocol 1: nonsense"),
+        "{error}"
+    );
 }
