@@ -509,3 +509,23 @@ fn a_worker_answers_requests_and_reports_a_bad_one_on_stdout() {
         "{error}"
     );
 }
+
+#[test]
+fn ab_does_not_hang_on_a_worker_that_stops_talking_but_keeps_running() {
+    let d = Dir::new("");
+    // Closes stdout and sleeps: killed after a short grace period, and said so.
+    let (code, _, err) = ab(&d, &["--b-cmd", "exec >&-; sleep 60"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("variant B") && err.contains("still running after it stopped talking; killed"),
+        "{err}"
+    );
+    // Exits, but leaves a grandchild holding its stdout and stderr: the exit is noticed and
+    // reported with its status and stderr.
+    let (code, _, err) = ab(&d, &["--b-cmd", "sleep 60 & echo nope >&2; exit 4"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("exit status: 4") && err.contains("nope"),
+        "{err}"
+    );
+}

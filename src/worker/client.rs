@@ -5,8 +5,10 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 
@@ -15,6 +17,9 @@ use crate::platform::EnvDelta;
 
 /// How much of a worker's stderr an error message quotes.
 const STDERR_TAIL: usize = 2000;
+/// How long a worker that stopped talking gets to exit and flush its stderr.
+const EXIT_WAIT: Duration = Duration::from_secs(3);
+const POLL: Duration = Duration::from_millis(20);
 
 /// A running worker and what it said about itself.
 pub struct Worker {
@@ -28,9 +33,11 @@ struct Pipe {
     shown: String,
     child: Child,
     stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
+    /// Lines of the worker's stdout, read on a thread so that a worker which exited while a
+    /// grandchild still holds its stdout open is noticed instead of waited for.
+    lines: Receiver<std::io::Result<String>>,
     stderr: Arc<Mutex<Vec<u8>>>,
-    stderr_reader: Option<JoinHandle<()>>,
+    stderr_reader: JoinHandle<()>,
 }
 
 impl Worker {
@@ -45,6 +52,8 @@ impl Worker {
             .with_context(|| format!("variant {label}: cannot start `{shown}`"))?;
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || forward_lines(stdout, &tx));
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&stderr);
         let mut pipe = child.stderr.take().expect("piped stderr");
@@ -65,9 +74,9 @@ impl Worker {
             shown: shown.into(),
             child,
             stdin,
-            stdout,
+            lines,
             stderr,
-            stderr_reader: Some(stderr_reader),
+            stderr_reader,
         };
         let hello = match pipe.receive("its first line (hello)")? {
             Reply::Hello(h) => *h,
@@ -114,14 +123,30 @@ impl Pipe {
     }
 
     fn receive(&mut self, what: &str) -> Result<Reply> {
-        let mut line = String::new();
-        let n = self
-            .stdout
-            .read_line(&mut line)
-            .with_context(|| format!("variant {}: cannot read {what}", self.label))?;
-        if n == 0 {
-            return Err(self.failure(&format!("ended before sending {what}")));
-        }
+        let mut exited_at = None;
+        let line = loop {
+            match self.lines.recv_timeout(10 * POLL) {
+                Ok(Ok(line)) => break line,
+                Ok(Err(e)) => {
+                    return Err(
+                        anyhow!(e).context(format!("variant {}: cannot read {what}", self.label))
+                    );
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(self.failure(&format!("ended before sending {what}")));
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    // Still working (a model load can take minutes), unless it has exited and
+                    // the last lines had their chance to arrive.
+                    if exited_at.is_none() && matches!(self.child.try_wait(), Ok(Some(_))) {
+                        exited_at = Some(Instant::now());
+                    }
+                    if exited_at.is_some_and(|t| t.elapsed() > EXIT_WAIT) {
+                        return Err(self.failure(&format!("ended before sending {what}")));
+                    }
+                }
+            }
+        };
         let value: serde_json::Value = serde_json::from_str(&line).map_err(|_| {
             anyhow!(
                 "variant {} (`{}`) printed something that is not a bench-gate ab-worker message: {}\n  fix: the command must run `bench-gate ab-worker ...` and print nothing else on stdout",
@@ -164,15 +189,25 @@ impl Pipe {
         }
     }
 
-    /// The worker stopped talking: its exit status and the end of its stderr.
+    /// The worker stopped talking: its exit status and the end of its stderr. Waits a little
+    /// for both (a worker that closed its pipes is exiting), never forever: a stuck process is
+    /// killed, and a grandchild still holding stderr (`sh -c 'docker run ...'`) is not waited for.
     fn failure(&mut self, what: &str) -> anyhow::Error {
         self.stdin.take();
-        let status = self
-            .child
-            .wait()
-            .map_or_else(|e| e.to_string(), |s| s.to_string());
-        if let Some(h) = self.stderr_reader.take() {
-            let _ = h.join();
+        let deadline = Instant::now() + EXIT_WAIT;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(s)) => break s.to_string(),
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL),
+                Ok(None) => {
+                    let _ = self.child.kill();
+                    break "still running after it stopped talking; killed".to_string();
+                }
+                Err(e) => break e.to_string(),
+            }
+        };
+        while !self.stderr_reader.is_finished() && Instant::now() < deadline + EXIT_WAIT {
+            std::thread::sleep(POLL);
         }
         let err = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
         let text = String::from_utf8_lossy(&err);
@@ -200,6 +235,24 @@ impl Drop for Pipe {
         self.stdin.take();
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+fn forward_lines(mut stdout: BufReader<ChildStdout>, tx: &mpsc::Sender<std::io::Result<String>>) {
+    loop {
+        let mut line = String::new();
+        match stdout.read_line(&mut line) {
+            Ok(0) => return,
+            Ok(_) => {
+                if tx.send(Ok(line)).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        }
     }
 }
 
