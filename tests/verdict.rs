@@ -340,31 +340,9 @@ fn updates_keep_the_newest_k_runs_and_list_shows_them() {
 #[test]
 fn ab_of_a_model_with_itself_does_not_regress() {
     let d = Dir::new("");
-    let m = micro();
-    let out = d
-        .bin()
-        .args([
-            "ab",
-            "-c",
-            "bench.toml",
-            "--rounds",
-            "4",
-            "--iterations-per-round",
-            "2",
-            "--format",
-            "json",
-            "-q",
-            "--a-model",
-        ])
-        .arg(&m)
-        .arg("--b-model")
-        .arg(&m)
-        .assert()
-        .code(predicate::in_iter([0, 3]))
-        .get_output()
-        .stdout
-        .clone();
-    let v: Value = serde_json::from_slice(&out).unwrap();
+    let m = micro().display().to_string();
+    let (code, v, err) = ab(&d, &["--a-model", &m, "--b-model", &m]);
+    assert!([0, 3].contains(&code), "{code} {err}");
     assert_eq!(v["mode"], "ab");
     assert_ne!(verdict(&v), "regressed", "{v:#}");
     assert_eq!(v["models"][0]["iterations"], 16);
@@ -374,6 +352,14 @@ fn ab_of_a_model_with_itself_does_not_regress() {
             .unwrap()
             .is_empty()
     );
+    // 4 rounds on the default 2 worker pairs, 2 rounds each.
+    let pairs: Vec<u64> = v["models"][0]["rounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["pair"].as_u64().unwrap())
+        .collect();
+    assert_eq!(pairs, [1, 1, 2, 2]);
 }
 
 /// `ab` with the given extra arguments; exit code, parsed JSON stdout (or Null), stderr.

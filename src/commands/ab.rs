@@ -78,17 +78,11 @@ pub fn ab(args: &AbArgs) -> Result<u8> {
         .cloned()
         .unwrap_or(DEFAULT_THRESHOLDS);
     let quiet = args.quiet;
-    for (side, (shown, _)) in sides.iter().zip(&commands) {
-        output::status(quiet, format!("variant {}: {shown}", side.label));
+    for (side, l) in sides.iter().zip(&commands) {
+        output::status(quiet, format!("variant {}: {}", side.label, l.shown));
     }
-    let warmup = [&args.a_config, &args.b_config]
-        .iter()
-        .filter_map(|c| c.as_deref().and_then(|p| Config::load(p).ok()))
-        .filter_map(|c| c.model(&name).map(|m| m.warmup))
-        .chain(config.model(&name).map(|m| m.warmup))
-        .max()
-        .unwrap_or(1)
-        .max(1);
+    // A command variant's own config is not readable from here: the base config's counts.
+    let warmup = commands.iter().map(|l| l.warmup).max().unwrap_or(1).max(1);
     let Some(pairs) = NonZeroU32::new(args.pairs).filter(|p| p.get() <= rounds.get()) else {
         bail!(
             "--worker-pairs {}: must be between 1 and --rounds ({rounds})\n  fix: e.g. --worker-pairs 2",
@@ -106,8 +100,8 @@ pub fn ab(args: &AbArgs) -> Result<u8> {
     let mut seen: Option<(Hello, Hello)> = None;
     let mut start_pair = |p: u32| -> Result<(Box<dyn Variant>, Box<dyn Variant>)> {
         let spawn = |i: usize| {
-            let (shown, cmd) = &commands[i];
-            Worker::spawn(sides[i].label, shown, clone_command(cmd))
+            let l = &commands[i];
+            Worker::spawn(sides[i].label, &l.shown, clone_command(&l.command))
         };
         let (a, b) = (spawn(0)?, spawn(1)?);
         check_same_place(&a.hello, &b.hello)?;
@@ -176,6 +170,15 @@ pub fn worker(args: &AbWorkerArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// How to start one variant's worker.
+struct Launch {
+    /// The command as the user should see it.
+    shown: String,
+    command: Command,
+    /// Un-timed iterations its model asks for.
+    warmup: u32,
+}
+
 /// How one variant is given on the command line.
 struct Side<'a> {
     label: &'static str,
@@ -207,30 +210,35 @@ impl<'a> Side<'a> {
         name: &str,
         cpus: &[usize],
         ort_lib: Option<&Path>,
-    ) -> Result<(String, Command)> {
+    ) -> Result<Launch> {
         let flag = |what: &str| format!("--{}-{what}", self.label.to_lowercase());
         let cpu_list = affinity::format_cpu_list(cpus);
         if let Some(shell) = self.cmd {
             let mut c = Command::new("sh");
             c.arg("-c").arg(shell).env("BENCH_GATE_AB_CPUS", &cpu_list);
-            return Ok((shell.to_string(), c));
+            let warmup = config.model(name).map_or(1, |m| m.warmup);
+            return Ok(Launch {
+                shown: shell.to_string(),
+                command: c,
+                warmup,
+            });
         }
-        let config_path = match self.config {
+        let (config_path, model) = match self.config {
             Some(p) => {
                 let other = Config::load(p)?;
-                select_model(&other, name, None, &flag("config")).with_context(|| {
+                let m = select_model(&other, name, None, &flag("config")).with_context(|| {
                     format!(
                         "{} {}: both variants need a [models.{name}] table",
                         flag("config"),
                         p.display()
                     )
                 })?;
-                p.to_path_buf()
+                (p.to_path_buf(), m)
             }
-            None => {
-                select_model(config, name, self.model, &flag("model"))?;
-                config.path.clone()
-            }
+            None => (
+                config.path.clone(),
+                select_model(config, name, self.model, &flag("model"))?,
+            ),
         };
         let exe = std::env::current_exe().context("cannot locate the bench-gate executable")?;
         let mut args: Vec<std::ffi::OsString> = vec![
@@ -253,9 +261,13 @@ impl<'a> Side<'a> {
             .map(|a| a.to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join(" ");
-        let mut c = Command::new(exe);
-        c.args(args);
-        Ok((shown, c))
+        let mut command = Command::new(exe);
+        command.args(args);
+        Ok(Launch {
+            shown,
+            command,
+            warmup: model.warmup,
+        })
     }
 }
 
@@ -363,9 +375,11 @@ fn verdict(
             .order
             .iter()
             .zip(&out.round_log_ratios)
-            .map(|(f, r)| RoundChange {
+            .zip(&out.pair)
+            .map(|((f, r), p)| RoundChange {
                 first: format!("{f:?}"),
                 change_pct: (r.exp() - 1.0) * 100.0,
+                pair: p + 1,
             })
             .collect(),
         ..ModelVerdict::new(name, &env.cpu_model, &env.architecture, t, test)

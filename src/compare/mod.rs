@@ -99,6 +99,10 @@ pub struct ModelVerdict {
 pub struct RoundChange {
     pub first: String,
     pub change_pct: f64,
+    /// The worker pair (1-based) the round ran on: pairs warm up in alternating order, so a
+    /// systematic difference between pairs is visible here.
+    #[serde(default)]
+    pub pair: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
