@@ -10,6 +10,10 @@ Phases (each can be run alone; `all` runs them in order):
             A/A = a base run as candidate. Counts verdicts per case.
   curve     offline: A/A candidates with samples x1.1 .. x1.5 (detection vs size, cross-run)
   ab        `bench-gate ab` repeated `--ab-repeats` times for A/A and `--ab-variants` (p5 p4)
+  loaded    `compare` on a loaded machine: `--cycles` quiet base runs make the history, then
+            for each `--neighbours` kind (noisy_neighbour.sh: `pinned` = busy loop on the pinned
+            CPU 0 + memory streaming on CPU 1; `cache` = memory streaming on CPU 1 only)
+            `--cycles` of (base, `--variants`) runs under it, each compared with the quiet history
 Everything lands in --out (default benches/out/); summary.json and a text table at the end.
 """
 import argparse
@@ -156,11 +160,48 @@ def phase_ab(a, cfg):
     return rows
 
 
+def phase_loaded(a, cfg):
+    d = os.path.join(a.out, "loaded")
+    os.makedirs(d, exist_ok=True)
+    log = open(os.path.join(a.out, "loaded.log"), "a")
+
+    def run(name, dest):
+        if not os.path.exists(dest):
+            t0 = time.time()
+            sh([a.bin, "run", "-c", cfg[name], "-o", dest, "-q"])
+            m = json.load(open(dest))["models"][0]
+            print(f"{os.path.basename(dest)} median {m['latency_ms']['median']:.1f} ms "
+                  f"n={m['iterations']} wall={time.time() - t0:.1f}s", file=log, flush=True)
+        return dest
+
+    history = [run("base", os.path.join(d, f"quiet-{c:02d}-base.json")) for c in range(a.cycles)]
+    rows = []
+    for kind in a.neighbours:
+        runs = []
+        nb = subprocess.Popen(["bash", os.path.join(HERE, "noisy_neighbour.sh"), kind],
+                              start_new_session=True)
+        try:
+            time.sleep(2)
+            for c in range(a.cycles):
+                for name in ["base"] + a.variants:
+                    runs.append((name, run(name, os.path.join(d, f"{kind}-{c:02d}-{name}.json"))))
+        finally:
+            os.killpg(nb.pid, 15)
+            nb.wait()
+        for name, cand in runs:
+            v = verdict_of(a, cfg, history[-5:], cand, os.path.join(d, "cmp"))["models"][0]
+            rows.append({"neighbour": kind, "case": "A/A" if name == "base" else name,
+                         "run": os.path.basename(cand), "verdict": v["verdict"],
+                         "change_pct": v.get("change_pct"), "reasons": v.get("reasons")})
+    json.dump(rows, open(os.path.join(a.out, "loaded.json"), "w"), indent=1)
+    return rows
+
+
 def summarize(a):
     out = {}
     lines = []
     for fname, key in [("compare.json", ("history", "case")), ("curve.json", ("history", "case")),
-                       ("ab.json", ("case",))]:
+                       ("ab.json", ("case",)), ("loaded.json", ("neighbour", "case"))]:
         p = os.path.join(a.out, fname)
         if not os.path.exists(p):
             continue
@@ -183,7 +224,8 @@ def summarize(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("phase", choices=["variants", "runs", "compare", "curve", "ab", "summary", "all"])
+    ap.add_argument("phase", choices=["variants", "runs", "compare", "curve", "ab", "loaded", "summary",
+                                      "all"])
     ap.add_argument("--bin", default=os.path.join(REPO, "target", "release", "bench-gate"))
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--cycles", type=int, default=20, help="cycles of (base, variant) runs")
@@ -196,6 +238,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--per-round", type=int, default=5)
     ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--neighbours", nargs="*", default=["pinned", "cache"], choices=["pinned", "cache"])
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     if a.phase in ("variants", "all"):
@@ -210,6 +253,8 @@ def main():
         phase_curve(a, cfg)
     if a.phase in ("ab", "all"):
         phase_ab(a, cfg)
+    if a.phase == "loaded":
+        phase_loaded(a, cfg)
     summarize(a)
 
 

@@ -258,10 +258,16 @@ fn bad_baseline_files_are_named_and_never_overwritten() {
             "{ \"schema_version\": 1, \"runs\": [".to_string(),
         ),
         ("not valid JSON", good[..good.len() / 2].to_string()),
-        (
-            "newer than this bench-gate",
-            good.replacen("\"schema_version\": 1", "\"schema_version\": 99", 1),
-        ),
+        ("newer than this bench-gate", {
+            let mut v: Value = serde_json::from_str(&good).unwrap();
+            v["schema_version"] = 99.into();
+            v.to_string()
+        }),
+        ("not a number of CPUs", {
+            let mut v: Value = serde_json::from_str(&good).unwrap();
+            v["runs"][0]["others_busy_cpus"] = (-1.0).into();
+            v.to_string()
+        }),
         ("not a positive latency", {
             let mut v: Value = serde_json::from_str(&good).unwrap();
             v["runs"][0]["median_ms"] = (-3.0).into();
@@ -305,6 +311,94 @@ fn bad_baseline_files_are_named_and_never_overwritten() {
             .assert()
             .code(2);
     }
+}
+
+/// Sets what the environment did during every model of a result: `others` CPUs kept busy by
+/// other processes.
+fn set_neighbours(path: &Path, others: f64) {
+    edit(path, |v| {
+        for m in v["models"].as_array_mut().unwrap() {
+            m["during"] = serde_json::json!({
+                "elapsed_ms": 1000.0, "others_busy_ms": others * 1000.0, "others_busy_cpus": others
+            });
+        }
+    });
+}
+
+/// A neighbour on another core slows the run without throttling, steal or run delay (measured:
+/// +12% here): a run with far busier neighbours than the history had is not evidence.
+#[test]
+fn busier_neighbours_than_the_history_make_a_slow_run_inconclusive() {
+    let d = Dir::new("");
+    let base = d.run("base.json");
+    set_neighbours(&base, 0.02);
+    d.update(&base).success();
+    let stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.baseline_file()).unwrap()).unwrap();
+    assert_eq!(stored["schema_version"], 2);
+    assert_eq!(stored["runs"][0]["others_busy_cpus"], 0.02);
+    let slow = d.run("slow.json");
+    edit(&slow, |v| {
+        let s = &mut v["models"][0]["samples_ms"];
+        *s = s
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() * 1.5)
+            .collect();
+    });
+    // Quiet neighbours: the +50% is a regression.
+    expect_with_neighbours(&d, &slow, 0.1, 1, "regressed");
+    // A neighbour keeping a whole other CPU busy: inconclusive, and it names the reason.
+    let v = expect_with_neighbours(&d, &slow, 1.0, 0, "inconclusive");
+    let why = v["models"][0]["contamination"].to_string();
+    assert!(
+        why.contains("1.0 CPUs busy") && why.contains("limit 0.5"),
+        "{why}"
+    );
+    // ... and it is not accepted into the history without --force.
+    d.update(&slow)
+        .code(2)
+        .stderr(predicate::str::contains("1.0 CPUs busy"));
+}
+
+fn expect_with_neighbours(d: &Dir, result: &Path, others: f64, code: i32, want: &str) -> Value {
+    set_neighbours(result, others);
+    let (got, v) = d.compare(result);
+    assert_eq!((got, verdict(&v)), (code, want), "{v:#}");
+    v
+}
+
+/// Files written before `others_busy_cpus` existed (schema 1) are read, skip the neighbour rule,
+/// and are rewritten as schema 2 with their history intact on the next update.
+#[test]
+fn schema_1_baselines_are_read_and_upgraded() {
+    let d = Dir::new("");
+    let r = d.run("run.json");
+    d.update(&r).success();
+    let file = d.baseline_file();
+    edit(&file, |v| {
+        v["schema_version"] = 1.into();
+        v["runs"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("others_busy_cpus");
+    });
+    let old = std::fs::read_to_string(&file).unwrap();
+    set_neighbours(&r, 1.0);
+    let (code, v) = d.compare(&r);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(
+        v["models"][0]["contamination"],
+        serde_json::json!([]),
+        "{v:#}"
+    );
+    d.update(&r).success();
+    let new: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let old: Value = serde_json::from_str(&old).unwrap();
+    assert_eq!(new["schema_version"], 2);
+    assert_eq!(new["runs"][0], old["runs"][0]);
+    assert_eq!(new["runs"][1]["others_busy_cpus"], 1.0);
 }
 
 #[test]

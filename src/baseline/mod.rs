@@ -15,8 +15,8 @@ use crate::config::{SessionOptions, WorkloadKind};
 use crate::result::{Fingerprint, ModelResult};
 use crate::stats::{Interval, percentile_sorted};
 
-/// Bumped on any incompatible change; readers refuse newer versions.
-pub const BASELINE_SCHEMA_VERSION: u32 = 1;
+/// Bumped on any incompatible change; readers refuse newer versions. 2: `others_busy_cpus`.
+pub const BASELINE_SCHEMA_VERSION: u32 = 2;
 /// Raw latencies kept per run: enough to see the distribution's shape in a diff-able file.
 pub const MAX_STORED_SAMPLES: usize = 200;
 
@@ -61,6 +61,10 @@ pub struct BaselineRun {
     /// Ascending; all samples when there were at most [`MAX_STORED_SAMPLES`], else that many
     /// evenly spaced quantiles of them (so the distribution, tails included, is kept).
     pub samples_ms: Vec<f64>,
+    /// CPUs other processes kept busy during the run, on average (schema 2; absent in schema 1
+    /// files). A new run with far busier neighbours than any of these is not comparable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub others_busy_cpus: Option<f64>,
 }
 
 impl BaselineRun {
@@ -84,6 +88,7 @@ impl BaselineRun {
             cv: m.latency_ms.cv,
             median_ci: m.latency_ms.median_ci,
             samples_ms: thin_sample(&m.samples_ms, MAX_STORED_SAMPLES),
+            others_busy_cpus: m.during.others_busy_cpus,
         }
     }
 
@@ -104,6 +109,12 @@ impl BaselineRun {
                 "cv = {} is not a coefficient of variation",
                 self.cv
             ));
+        }
+        if let Some(c) = self
+            .others_busy_cpus
+            .filter(|c| !(c.is_finite() && *c >= 0.0))
+        {
+            out.push(format!("others_busy_cpus = {c} is not a number of CPUs"));
         }
         if self.iterations == 0 {
             out.push("iterations = 0".into());

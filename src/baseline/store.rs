@@ -221,6 +221,8 @@ pub fn append(
             runs: Vec::new(),
         },
     };
+    // Written with this version's fields, so it carries this version's number.
+    file.schema_version = BASELINE_SCHEMA_VERSION;
     let problems = run.problems();
     if !problems.is_empty() {
         return Err(BaselineError::Invalid {

@@ -5,11 +5,10 @@ use anyhow::{Result, bail};
 use crate::baseline::BaselineRun;
 use crate::baseline::store::{self, Key};
 use crate::cli::{BaselineArgs, BaselineCommand, BaselineListArgs, BaselineUpdateArgs};
-use crate::compare::contamination;
+use crate::compare::contamination::{self, BaselineNoise};
 use crate::config::{Config, GateSection};
 use crate::report;
 use crate::result::RunResult;
-use crate::stats::median;
 
 pub fn baseline(args: &BaselineArgs) -> Result<u8> {
     match &args.command {
@@ -40,10 +39,10 @@ fn update(args: &BaselineUpdateArgs) -> Result<u8> {
         };
         let path = key.path(root)?;
         let existing = store::read(&path)?;
-        let baseline_cv = existing
+        let noise = existing
             .as_ref()
-            .map(|f| median(&f.runs.iter().map(|r| r.cv).collect::<Vec<_>>()));
-        let dirty = contamination::reasons(&m.during, m.latency_ms.cv, baseline_cv);
+            .map(|f| BaselineNoise::of(f.runs.iter().map(|r| (r.cv, r.others_busy_cpus))));
+        let dirty = contamination::reasons(&m.during, m.latency_ms.cv, noise);
         if !dirty.is_empty() && !args.force {
             bail!(
                 "model `{}` in {} is contaminated and was not added to {}:\n    {}\n  fix: rerun on a quiet machine, or pass --force to accept it anyway",

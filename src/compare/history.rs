@@ -3,14 +3,14 @@
 use std::path::Path;
 
 use super::comparability::{RunFacts, incomparable, what_changed};
+use super::contamination::{self, BaselineNoise};
 use super::verdict::{
     self, HistoryPoint, Rule, Z_99, bootstrap_log_sd, estimate_vs_history, metric_of,
 };
-use super::{BaselineUsed, ModelVerdict, PctInterval, contamination};
+use super::{BaselineUsed, ModelVerdict, PctInterval};
 use crate::baseline::{BaselineFile, BaselineRun};
 use crate::config::{GateSection, Metric, Thresholds};
 use crate::result::{ModelResult, RunResult};
-use crate::stats::median;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CompareError {
@@ -154,8 +154,8 @@ pub fn compare_model(
         .collect();
     let candidate_ms = metric_of(t.metric, &m.samples_ms);
     let candidate_sd = bootstrap_log_sd(&m.samples_ms, t.metric);
-    let baseline_cv = median(&usable.iter().map(|r| r.cv).collect::<Vec<_>>());
-    v.contamination = contamination::reasons(&m.during, m.latency_ms.cv, Some(baseline_cv));
+    let noise = BaselineNoise::of(usable.iter().map(|r| (r.cv, r.others_busy_cpus)));
+    v.contamination = contamination::reasons(&m.during, m.latency_ms.cv, Some(noise));
     v.candidate_ms = Some(candidate_ms);
     let Some(e) = estimate_vs_history(
         &points,

@@ -39,6 +39,8 @@ pub struct Snapshot {
     pub jiffies: Option<CpuJiffies>,
     /// Run delay of this process's threads, ns ([`sched`]); `None` off Linux.
     pub run_delay_ns: Option<u64>,
+    /// CPU time this process has used so far (all threads).
+    pub process_cpu: Option<std::time::Duration>,
 }
 
 impl Snapshot {
@@ -48,6 +50,7 @@ impl Snapshot {
             cpu_stat: cgroup::current_cpu_stat(),
             jiffies: proc::read_proc_stat(),
             run_delay_ns: sched::run_delay_ns(),
+            process_cpu: proc::process_cpu_time(),
             unix_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
@@ -88,6 +91,14 @@ pub struct EnvDelta {
     /// `run_delay_ms / elapsed_ms`: share of the interval spent waiting for the CPU.
     #[serde(default)]
     pub run_delay_ratio: Option<f64>,
+    /// CPU time other processes used on the machine's CPUs (all of `/proc/stat`, minus this
+    /// process), milliseconds. A neighbour on *another* core is invisible to run delay but still
+    /// competes for the shared caches and memory bandwidth. Absent in older results.
+    #[serde(default)]
+    pub others_busy_ms: Option<f64>,
+    /// `others_busy_ms / elapsed_ms`: how many CPUs other processes kept busy, on average.
+    #[serde(default)]
+    pub others_busy_cpus: Option<f64>,
 }
 
 /// Share of CFS periods throttled from which a run is flagged; the Kubernetes
@@ -95,6 +106,8 @@ pub struct EnvDelta {
 pub const THROTTLED_PERIODS_WARN: f64 = 0.25;
 /// Share of CPU time stolen by the hypervisor from which a run is flagged (5 %).
 pub const STEAL_WARN: f64 = 0.05;
+/// CPUs kept busy by other processes from which a run is flagged (half a core on average).
+pub const OTHERS_BUSY_WARN: f64 = 0.5;
 
 impl EnvDelta {
     /// Human-readable warnings when the interval was contaminated by CFS throttling
@@ -122,6 +135,12 @@ impl EnvDelta {
                 s * 100.0
             ));
         }
+        if let Some(c) = self.others_busy_cpus.filter(|c| *c >= OTHERS_BUSY_WARN) {
+            out.push(format!(
+                "other processes kept {c:.1} CPUs busy during the run: they compete for the \
+                 caches and memory bandwidth even on other cores; latencies may be inflated"
+            ));
+        }
         out
     }
 
@@ -143,6 +162,7 @@ impl EnvDelta {
         let steal_jiffies = sum(parts, |p| p.steal_jiffies);
         let total_jiffies = sum(parts, |p| p.total_jiffies);
         let run_delay_ms = sum(parts, |p| p.run_delay_ms);
+        let others_busy_ms = sum(parts, |p| p.others_busy_ms);
         EnvDelta {
             elapsed_ms,
             nr_periods,
@@ -159,9 +179,9 @@ impl EnvDelta {
                 _ => None,
             },
             run_delay_ms,
-            run_delay_ratio: run_delay_ms
-                .filter(|_| elapsed_ms > 0.0)
-                .map(|d| d / elapsed_ms),
+            run_delay_ratio: per_ms(run_delay_ms, elapsed_ms),
+            others_busy_ms,
+            others_busy_cpus: per_ms(others_busy_ms, elapsed_ms),
         }
     }
 
@@ -186,12 +206,13 @@ impl EnvDelta {
             (Some(b), Some(a)) => a.checked_sub(b).map(|d| d as f64 / 1e6),
             _ => None,
         };
+        let others_busy_ms = others_busy_ms(before, after);
         EnvDelta {
             elapsed_ms,
             run_delay_ms,
-            run_delay_ratio: run_delay_ms
-                .filter(|_| elapsed_ms > 0.0)
-                .map(|d| d / elapsed_ms),
+            run_delay_ratio: per_ms(run_delay_ms, elapsed_ms),
+            others_busy_ms,
+            others_busy_cpus: per_ms(others_busy_ms, elapsed_ms),
             nr_periods,
             nr_throttled,
             throttled_time_ns: stat(|s| s.throttled_time_ns),
@@ -207,6 +228,24 @@ impl EnvDelta {
             },
         }
     }
+}
+
+/// `ms / elapsed_ms`, when both are known and time passed.
+fn per_ms(ms: Option<f64>, elapsed_ms: f64) -> Option<f64> {
+    ms.filter(|_| elapsed_ms > 0.0).map(|m| m / elapsed_ms)
+}
+
+/// Busy CPU time of the whole machine minus this process's own, in ms, never negative (the
+/// jiffy counters tick at 10 ms, so a quiet machine can come out a few ms below zero).
+fn others_busy_ms(before: &Snapshot, after: &Snapshot) -> Option<f64> {
+    let (b, a) = (before.jiffies?, after.jiffies?);
+    let busy_ms = a.busy().checked_sub(b.busy())? as f64 * proc::jiffy_ms()?;
+    let own_ms = after
+        .process_cpu?
+        .checked_sub(before.process_cpu?)?
+        .as_secs_f64()
+        * 1e3;
+    Some((busy_ms - own_ms).max(0.0))
 }
 
 /// Serialises tests that change process-global state (cgroup membership, CPU affinity).
@@ -229,6 +268,7 @@ mod tests {
             cpu_stat: stat,
             jiffies: j,
             run_delay_ns: None,
+            process_cpu: None,
         }
     }
 
@@ -279,6 +319,7 @@ mod tests {
             Some(CpuJiffies {
                 total: 1000,
                 steal: 10,
+                idle: 0,
             }),
         );
         let a = snap(
@@ -291,6 +332,7 @@ mod tests {
             Some(CpuJiffies {
                 total: 1100,
                 steal: 15,
+                idle: 0,
             }),
         );
         let d = a.since(&b);
@@ -321,18 +363,85 @@ mod tests {
                 nr_periods: 10,
                 ..CpuStat::default()
             }),
-            Some(CpuJiffies { total: 5, steal: 0 }),
+            Some(CpuJiffies {
+                total: 5,
+                ..CpuJiffies::default()
+            }),
         );
         let a = snap(
             t0,
             Some(CpuStat::default()),
-            Some(CpuJiffies { total: 5, steal: 0 }),
+            Some(CpuJiffies {
+                total: 5,
+                ..CpuJiffies::default()
+            }),
         );
         let d = EnvDelta::between(&b, &a);
         assert_eq!(d.nr_periods, None, "counter went backwards: moved cgroup");
         assert_eq!(d.nr_throttled, Some(0));
         assert_eq!(d.throttled_period_ratio, None);
         assert_eq!(d.steal_ratio, None, "no time passed");
+    }
+
+    /// 2 CPUs for 1 s = 200 jiffies (at 100 Hz); 120 busy, of which this process used 0.7 s:
+    /// others kept 0.5 CPUs busy. Without this process's CPU time the figure is unknown.
+    #[test]
+    fn others_busy_is_the_machine_minus_this_process() {
+        let Some(jiffy) = proc::jiffy_ms() else {
+            return;
+        };
+        let t0 = Instant::now();
+        let j = |total: u64, idle: u64| {
+            Some(CpuJiffies {
+                total,
+                idle,
+                steal: 0,
+            })
+        };
+        let per_s = (1000.0 / jiffy) as u64;
+        let mut b = snap(t0, None, j(0, 0));
+        let mut a = snap(
+            t0 + Duration::from_secs(1),
+            None,
+            j(2 * per_s, 2 * per_s * 40 / 100),
+        );
+        b.process_cpu = Some(Duration::from_millis(300));
+        a.process_cpu = Some(Duration::from_millis(1000));
+        let d = a.since(&b);
+        assert!((d.others_busy_ms.unwrap() - 500.0).abs() < 1e-6, "{d:?}");
+        assert!((d.others_busy_cpus.unwrap() - 0.5).abs() < 1e-9, "{d:?}");
+        assert!(
+            d.warnings()[0].contains("0.5 CPUs busy"),
+            "{:?}",
+            d.warnings()
+        );
+        // This process alone: the jiffies' 10 ms rounding never makes it negative.
+        a.process_cpu = Some(Duration::from_millis(1600));
+        assert_eq!(a.since(&b).others_busy_ms, Some(0.0));
+        assert!(a.since(&b).warnings().is_empty());
+        a.process_cpu = None;
+        assert_eq!(a.since(&b).others_busy_cpus, None);
+        let t = EnvDelta::total(&[d, d]);
+        assert!((t.others_busy_cpus.unwrap() - 0.5).abs() < 1e-9, "{t:?}");
+    }
+
+    /// A real neighbour: a busy thread outside this process's accounting cannot be made here,
+    /// but a quiet interval must come out near zero and a child process's spin near one CPU.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn live_neighbour_is_seen() {
+        let b = Snapshot::take();
+        let mut child = std::process::Command::new("sh")
+            .args([
+                "-c",
+                "end=$(($(date +%s) + 2)); while [ $(date +%s) -lt $end ]; do :; done",
+            ])
+            .spawn()
+            .expect("spawn sh");
+        child.wait().expect("wait");
+        let d = Snapshot::take().since(&b);
+        let busy = d.others_busy_cpus.expect("others busy");
+        assert!(busy > 0.3, "a busy shell next to us: {d:?}");
     }
 
     #[cfg(target_os = "linux")]

@@ -17,6 +17,26 @@ pub struct CpuJiffies {
     pub total: u64,
     /// Time this VM was runnable but the hypervisor ran something else.
     pub steal: u64,
+    /// idle + iowait: time no process wanted the CPUs. `total - idle - steal` is the time some
+    /// process (this one or a neighbour) kept a CPU busy.
+    #[serde(default)]
+    pub idle: u64,
+}
+
+impl CpuJiffies {
+    /// Jiffies in which some process ran on some CPU.
+    pub fn busy(&self) -> u64 {
+        self.total
+            .saturating_sub(self.idle)
+            .saturating_sub(self.steal)
+    }
+}
+
+/// Length of a `/proc/stat` jiffy in milliseconds (USER_HZ, normally 100 per second).
+pub fn jiffy_ms() -> Option<f64> {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (hz > 0).then(|| 1000.0 / hz as f64)
 }
 
 /// Memory use of this process, in bytes.
@@ -72,6 +92,7 @@ pub fn parse_proc_stat(text: &str) -> Result<CpuJiffies, ProcParseError> {
     Ok(CpuJiffies {
         total,
         steal: fields.get(7).copied().unwrap_or(0),
+        idle: fields[3].saturating_add(fields.get(4).copied().unwrap_or(0)),
     })
 }
 
@@ -194,6 +215,8 @@ cpu0 973 0 477 16246 43 0 6 3 0 0\ncpu1 1329 0 812 15331 241 0 28 8 0 0\n";
         let j = parse_proc_stat(THIS_VM).expect("parses");
         assert_eq!(j.steal, 12);
         assert_eq!(j.total, 2303 + 1290 + 31577 + 284 + 35 + 12);
+        assert_eq!(j.idle, 31577 + 284);
+        assert_eq!(j.busy(), 2303 + 1290 + 35);
     }
 
     #[test]
@@ -206,7 +229,7 @@ cpu0 973 0 477 16246 43 0 6 3 0 0\ncpu1 1329 0 812 15331 241 0 28 8 0 0\n";
     #[test]
     fn proc_stat_old_kernel_without_steal() {
         let j = parse_proc_stat("cpu 1 2 3 4\n").expect("parses");
-        assert_eq!((j.total, j.steal), (10, 0));
+        assert_eq!((j.total, j.steal, j.idle, j.busy()), (10, 0, 4, 6));
     }
 
     #[test]
