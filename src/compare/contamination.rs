@@ -132,18 +132,23 @@ pub fn reasons_interleaved(during: &EnvDelta) -> Vec<String> {
     reasons(&throttling_only, 0.0, None)
 }
 
-/// Conditions that widen an interleaved run's noise without biasing it, as notes. Busy
-/// neighbours are judged against an idle machine: there is no history to compare with.
+/// Conditions that widen an interleaved run's noise without biasing it, as notes. There is no
+/// history to judge busy neighbours against, so they are noted from half a busy CPU.
 pub fn interleaved_notes(during: &EnvDelta) -> Vec<String> {
     let shared = EnvDelta {
         nr_throttled: None,
         ..*during
     };
-    let idle_machine = BaselineNoise {
-        cv: f64::INFINITY,
-        others_busy_cpus: Some(0.0),
-    };
-    reasons(&shared, 0.0, Some(idle_machine))
+    let mut notes = reasons(&shared, 0.0, None);
+    if let Some(busy) = during
+        .others_busy_cpus
+        .filter(|b| *b >= NEIGHBOUR_MARGIN_CPUS)
+    {
+        notes.push(format!(
+            "other processes kept {busy:.1} CPUs busy during the run"
+        ));
+    }
+    notes
         .into_iter()
         .map(|r| format!("{r} (hits both variants alike; interleaving cancels it)"))
         .collect()
@@ -204,7 +209,13 @@ mod tests {
         assert!(reasons(&d, 0.03, None).is_empty());
         // An ab run notes it against an idle machine, as a note, never a reason.
         assert!(reasons_interleaved(&d).is_empty());
-        assert!(interleaved_notes(&d)[0].contains("1.0 CPUs busy"));
+        assert_eq!(
+            interleaved_notes(&d),
+            [
+                "other processes kept 1.0 CPUs busy during the run (hits both variants alike; \
+              interleaving cancels it)"
+            ]
+        );
     }
 
     #[test]
