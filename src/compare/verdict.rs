@@ -179,7 +179,7 @@ pub fn decide(e: &Estimate, rule: &Rule, contamination: &[String]) -> Decision {
     // A gate that cannot see the threshold should say so instead of passing silently.
     if verdict == Verdict::Pass && margin > t {
         reasons.push(format!(
-            "the noise (+-{:.1}%) is wider than the threshold: only changes beyond ~{:.0}% can be caught here (a longer history, more rounds, or the interleaved `bench-gate ab` see smaller ones)",
+            "the noise (+-{:.1}%) is wider than the threshold: only changes beyond ~{:.0}% can be caught here (a longer history, or `bench-gate ab` with more rounds, sees smaller ones)",
             e.noise_pct(),
             pct(t.max(margin))
         ));
