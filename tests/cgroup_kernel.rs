@@ -5,7 +5,7 @@
 //! it is under a quota: in the library's unit-test binary, concurrently running tests (audio
 //! property tests) shared the 1-CPU quota with one spinning thread and got it throttled in 7 of 8
 //! periods, which failed the comparison below on a CI machine. Cargo runs test binaries one at a
-//! time, and the lock below serialises the tests of this one.
+//! time, and `kernel()` below serialises the tests of this one.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -13,9 +13,18 @@ use std::time::{Duration, Instant};
 use bench_gate::platform::cgroup::{CgroupVersion, CpuStat, controller_dir};
 use bench_gate::platform::cgroup_ctl::{CgroupCtlError, LimitGuard, can_apply_limits};
 
-fn test_lock() -> MutexGuard<'static, ()> {
+/// The machine to oneself: the lock that serialises these tests, or `None` (with the reason
+/// printed) when the kernel's limits cannot be applied here.
+fn kernel() -> Option<MutexGuard<'static, ()>> {
     static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(PoisonError::into_inner)
+    let lock = LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+    match skip_reason() {
+        Some(reason) => {
+            eprintln!("skipped: {reason}");
+            None
+        }
+        None => Some(lock),
+    }
 }
 
 /// Why the real-kernel tests below may not run: not root, or no writable cpu controller.
@@ -82,11 +91,9 @@ fn host_parallelism() -> f64 {
 /// Retried: 0.5 CPU is exceeded only if the host gives us more than half a CPU meanwhile.
 #[test]
 fn real_kernel_throttling_and_cleanup() {
-    let _lock = test_lock();
-    if let Some(reason) = skip_reason() {
-        eprintln!("skipped: {reason}");
+    let Some(_lock) = kernel() else {
         return;
-    }
+    };
     let before = controller_dir("cpu").expect("cpu controller").dir;
     let mut seen = Vec::new();
     for _ in 0..3 {
@@ -133,11 +140,9 @@ fn real_kernel_throttling_and_cleanup() {
 #[test]
 fn two_threads_throttle_far_more_than_one_under_one_cpu() {
     const ATTEMPTS: usize = 5;
-    let _lock = test_lock();
-    if let Some(reason) = skip_reason() {
-        eprintln!("skipped: {reason}");
+    let Some(_lock) = kernel() else {
         return;
-    }
+    };
     let dur = Duration::from_millis(700);
     let mut judged = Vec::new();
     let mut parallelism = Vec::new();
@@ -182,11 +187,9 @@ fn two_threads_throttle_far_more_than_one_under_one_cpu() {
 /// a smaller nested limit works and dropping both restores the original cgroup.
 #[test]
 fn nested_limits() {
-    let _lock = test_lock();
-    if let Some(reason) = skip_reason() {
-        eprintln!("skipped: {reason}");
+    let Some(_lock) = kernel() else {
         return;
-    }
+    };
     let before = controller_dir("cpu").expect("cpu controller").dir;
     let outer = LimitGuard::apply(0.5, 100_000).expect("outer");
     if outer.limit().version == CgroupVersion::V1 {
