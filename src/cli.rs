@@ -260,6 +260,15 @@ pub struct CiArgs {
     #[arg(long = "out-dir", default_value = ".", value_name = "DIR")]
     pub out_dir: PathBuf,
 
+    /// Judge this result file (from `bench-gate run -o`, or `k8s run` on another node) instead
+    /// of measuring here; it is not re-measured when contaminated.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["models", "cpus", "iterations"]
+    )]
+    pub result: Option<PathBuf>,
+
     #[command(flatten)]
     pub select: Selection,
 

@@ -10,7 +10,7 @@
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use bench_gate::platform::cgroup::{CgroupVersion, CpuStat, controller_dir};
+use bench_gate::platform::cgroup::{CgroupVersion, controller_dir};
 use bench_gate::platform::cgroup_ctl::{CgroupCtlError, LimitGuard, can_apply_limits};
 
 /// The machine to oneself: the lock that serialises these tests, or `None` (with the reason
@@ -60,20 +60,6 @@ fn spin(threads: usize, dur: Duration) {
     }
 }
 
-/// Throttled share of periods for `threads` busy threads under `cpus`, measured in a fresh cgroup.
-fn throttled_fraction(cpus: f64, threads: usize, dur: Duration) -> (CpuStat, f64) {
-    let guard = LimitGuard::apply(cpus, 100_000).expect("apply limit");
-    spin(threads, dur);
-    let s = guard.read_stat().expect("read cpu.stat");
-    drop(guard);
-    let frac = if s.nr_periods == 0 {
-        0.0
-    } else {
-        s.nr_throttled as f64 / s.nr_periods as f64
-    };
-    (s, frac)
-}
-
 /// Parallelism the host gives two busy unlimited threads right now (CPU seconds per wall second).
 fn host_parallelism() -> f64 {
     let (c0, t0) = (
@@ -88,7 +74,8 @@ fn host_parallelism() -> f64 {
 }
 
 /// Applies 0.5 CPU, spins 2 threads for 400 ms, expects throttling, then checks the cleanup.
-/// Retried: 0.5 CPU is exceeded only if the host gives us more than half a CPU meanwhile.
+/// Retried: 0.5 CPU is exceeded only if the host gives us more than half a CPU meanwhile; when it
+/// never gave two threads 0.8 CPUs (a saturated machine), the throttling part is skipped, saying so.
 #[test]
 fn real_kernel_throttling_and_cleanup() {
     let Some(_lock) = kernel() else {
@@ -97,6 +84,7 @@ fn real_kernel_throttling_and_cleanup() {
     let before = controller_dir("cpu").expect("cpu controller").dir;
     let mut seen = Vec::new();
     for _ in 0..3 {
+        let parallelism = host_parallelism();
         let guard = LimitGuard::apply(0.5, 100_000).expect("apply 0.5 CPU");
         let dir = guard.cgroup_dir().to_path_buf();
         assert_eq!(guard.original_dir(), before.as_path());
@@ -128,59 +116,59 @@ fn real_kernel_throttling_and_cleanup() {
         if s.nr_throttled > 0 && s.throttled_time_ns > 0 {
             return;
         }
-        seen.push(s);
+        seen.push((parallelism, s));
+    }
+    if seen.iter().all(|(p, _)| *p < 0.8) {
+        eprintln!("throttling not judged: the host never gave two threads 0.8 CPUs: {seen:?}");
+        return;
     }
     panic!("2 busy threads under a 0.5-CPU quota were never throttled: {seen:?}");
 }
 
-/// On this 2-vCPU VM the host often runs only one of our vCPUs at a time (measured: two
-/// unlimited busy threads got 539-794 ms of CPU in 800 ms, with no steal reported), and then two
-/// threads cannot exceed a 1-CPU quota. An attempt therefore counts only when two unlimited
-/// threads got >= 1.6 CPUs just before and just after it; with no such attempt the test skips.
+/// The quota is a ceiling at any speed: two busy threads under 1 CPU receive at most one CPU
+/// second per second (plus one period and the kernel's per-slice overrun). This fails if the
+/// limit is not enforced whenever the host gives the two threads more than ~1.2 CPUs, and can
+/// never fail because the machine is busy (a busy machine only gives less). When the host did
+/// give them 2 CPUs just before and just after, the quota was exceeded and the counters must show
+/// throttling.
 #[test]
-fn two_threads_throttle_far_more_than_one_under_one_cpu() {
-    const ATTEMPTS: usize = 5;
+fn a_one_cpu_quota_holds_two_busy_threads_to_one_cpu() {
     let Some(_lock) = kernel() else {
         return;
     };
     let dur = Duration::from_millis(700);
-    let mut judged = Vec::new();
-    let mut parallelism = Vec::new();
-    for attempt in 1..=ATTEMPTS {
-        let p_before = host_parallelism();
-        if p_before < 1.6 {
-            eprintln!("attempt {attempt}: host parallelism {p_before:.2}, not judged");
-            parallelism.push((p_before, f64::NAN));
-            continue;
-        }
-        let (s1, one) = throttled_fraction(1.0, 1, dur);
-        let (s2, two) = throttled_fraction(1.0, 2, dur);
-        let p_after = host_parallelism();
-        eprintln!(
-            "attempt {attempt}: host parallelism {p_before:.2}/{p_after:.2}; 1.0 CPU: 1 thread {s1:?} \
-             ({one:.2}), 2 threads {s2:?} ({two:.2})"
-        );
-        parallelism.push((p_before, p_after));
-        if p_after < 1.6 {
-            continue;
-        }
-        if s2.nr_periods > 0
-            && two > 0.5
-            && two >= one + 0.3
-            && s2.throttled_time_ns > s1.throttled_time_ns
-        {
-            return;
-        }
-        judged.push((one, two));
-    }
-    if judged.is_empty() {
-        eprintln!("skipped: the host never gave 2 CPUs of parallelism (measured {parallelism:?})");
-        return;
-    }
-    panic!(
-        "with 2 CPUs available, 2 busy threads under a 1-CPU quota were not throttled in most \
-         periods while 1 thread was not: (1-thread, 2-thread) fractions {judged:?}"
+    let parallelism = host_parallelism();
+    let guard = LimitGuard::apply(1.0, 100_000).expect("apply 1 CPU");
+    let (cpu0, t0) = (
+        bench_gate::platform::proc::process_cpu_time().expect("cpu time"),
+        Instant::now(),
     );
+    spin(2, dur);
+    let cpu = bench_gate::platform::proc::process_cpu_time()
+        .expect("cpu time")
+        .saturating_sub(cpu0)
+        .as_secs_f64();
+    let wall = t0.elapsed().as_secs_f64();
+    let s = guard.read_stat().expect("cpu.stat");
+    drop(guard);
+    let parallelism = parallelism.min(host_parallelism());
+    eprintln!(
+        "host parallelism {parallelism:.2} (lower of before and after); under 1 CPU: {cpu:.3} CPU-s in {wall:.3} s; {s:?}"
+    );
+    assert!(
+        cpu <= wall + 0.15,
+        "2 threads got {cpu:.3} CPU-s in {wall:.3} s under a 1-CPU quota: {s:?}"
+    );
+    assert!(s.nr_periods > 0, "{s:?}");
+    assert!(s.nr_throttled <= s.nr_periods, "{s:?}");
+    if parallelism >= 1.6 {
+        assert!(
+            s.nr_throttled > 0 && s.throttled_time_ns > 0,
+            "the host gave 2 threads {parallelism:.2} CPUs, yet the 1-CPU quota never throttled them: {s:?}"
+        );
+    } else {
+        eprintln!("throttling not judged: the host gave two threads only {parallelism:.2} CPUs");
+    }
 }
 
 /// A guard inside a guard: v1 refuses more CPU than the enclosing quota, with a clear error;

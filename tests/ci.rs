@@ -5,8 +5,6 @@ mod common;
 
 use std::path::Path;
 
-use bench_gate::result::RunResult;
-use bench_gate::stats::Summary;
 use common::*;
 
 /// The runs pin to CPU 0; two tests measuring at once would contaminate each other (and the
@@ -47,52 +45,90 @@ fn without_a_baseline_ci_passes_and_writes_every_file() {
     assert!(md.to_lowercase().contains("no baseline"), "{md}");
 }
 
+/// A live run, pinned to known samples, against a baseline made of the same run doctored to be
+/// twice as fast: `ci --result` judges it without measuring again, so the exit code is the
+/// gate's rule, not the machine's noise.
 #[test]
 fn a_baseline_twice_as_fast_makes_ci_fail_with_an_annotation() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    // 50 windows per iteration: milliseconds, not microseconds, so the run is not all noise.
-    let cfg = write_config(
-        dir.path(),
-        &silero_config(SILERO_INPUTS).replace("steps = 4", "steps = 50"),
-    );
+    let cfg = write_config(dir.path(), &silero_config(SILERO_INPUTS));
     let baselines = dir.path().join("baselines");
-    // A first run, doctored to be twice as fast, becomes the baseline.
-    let first = dir.path().join("first.json");
+    let run_json = dir.path().join("run.json");
     let run = bench_gate()
-        .args(["run", "-q", "--iterations", "5", "-c"])
+        .args(["run", "-q", "--iterations", "3", "-c"])
         .arg(&cfg)
         .arg("-o")
-        .arg(&first)
+        .arg(&run_json)
         .output()
         .unwrap();
     assert!(run.status.success(), "{}", stderr_of(&run));
-    let mut r = RunResult::read(&first).unwrap();
-    for m in &mut r.models {
-        m.samples_ms.iter_mut().for_each(|s| *s *= 0.5);
-        m.latency_ms = Summary::of(&m.samples_ms).unwrap();
-    }
-    r.write(&first).unwrap();
+    let fast = dir.path().join("fast.json");
+    std::fs::copy(&run_json, &fast).unwrap();
+    pin_result(&fast, &known_samples(5.0, 20), 0.0);
+    pin_result(&run_json, &known_samples(10.0, 20), 0.0);
     let up = bench_gate()
         .args(["baseline", "update", "--result"])
-        .arg(&first)
+        .arg(&fast)
         .arg("--baselines")
         .arg(&baselines)
         .output()
         .unwrap();
     assert!(up.status.success(), "{}", stderr_of(&up));
-    let out = ci(&cfg, &baselines, dir.path());
+    let out = bench_gate()
+        .args(["ci", "--no-comment", "-q", "-c"])
+        .arg(&cfg)
+        .arg("--baselines")
+        .arg(&baselines)
+        .arg("--out-dir")
+        .arg(dir.path())
+        .arg("--result")
+        .arg(&run_json)
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
     let verdict = std::fs::read_to_string(dir.path().join("verdict.json")).unwrap_or_default();
     assert_eq!(out.status.code(), Some(1), "{}\n{verdict}", stderr_of(&out));
+    assert!(
+        !dir.path().join("result.json").exists(),
+        "--result: nothing measured"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout
             .lines()
-            .any(|l| l.starts_with("::error title=bench-gate regression::vad regressed by +")),
+            .any(|l| l.starts_with("::error title=bench-gate regression::vad regressed by +100.0%")),
         "{stdout}"
     );
     let md = std::fs::read_to_string(dir.path().join("comment.md")).unwrap();
     assert!(md.to_lowercase().contains("regressed"), "{md}");
+}
+
+#[test]
+fn ci_with_a_result_refuses_measuring_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &silero_config(SILERO_INPUTS));
+    let out = bench_gate()
+        .args([
+            "ci",
+            "--no-comment",
+            "--result",
+            "r.json",
+            "--iterations",
+            "3",
+            "-c",
+        ])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr_of(&out).contains("--iterations"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 #[test]

@@ -28,14 +28,29 @@ fn quota_skip_reason() -> Option<String> {
     can_apply_limits().err()
 }
 
-#[test]
-fn sweep_under_half_a_cpu_shows_kernel_throttling_of_two_threads() {
-    if let Some(reason) = quota_skip_reason() {
-        eprintln!("skipped: {reason}");
-        return;
-    }
-    let d = tempfile::tempdir().unwrap();
-    let out = d.path().join("sweep.json");
+/// CPU seconds per wall second that two busy unlimited threads of this process get right now.
+fn host_parallelism() -> f64 {
+    let spin = || {
+        let end = std::time::Instant::now() + std::time::Duration::from_millis(300);
+        let mut x = 0u64;
+        while std::time::Instant::now() < end {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+    };
+    let cpu0 = bench_gate::platform::proc::process_cpu_time().unwrap_or_default();
+    let t0 = std::time::Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(spin);
+        s.spawn(spin);
+    });
+    let cpu = bench_gate::platform::proc::process_cpu_time()
+        .unwrap_or_default()
+        .saturating_sub(cpu0);
+    cpu.as_secs_f64() / t0.elapsed().as_secs_f64()
+}
+
+/// One sweep of 1 and 2 threads on both CPUs under half a CPU; the rows as JSON.
+fn sweep_half_a_cpu(out: &std::path::Path) -> Vec<Value> {
     bench_gate()
         .args([
             "sweep",
@@ -46,19 +61,64 @@ fn sweep_under_half_a_cpu_shows_kernel_throttling_of_two_threads() {
             "--threads",
             "1,2",
         ])
-        .args(["--iterations", "10", "--warmup", "1", "-q", "-o"])
-        .arg(&out)
+        .args([
+            "--cpus",
+            "0-1",
+            "--iterations",
+            "10",
+            "--warmup",
+            "1",
+            "-q",
+            "-o",
+        ])
+        .arg(out)
         .assert()
         .success();
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
     assert_eq!(v["limit_cpus"], 0.5);
     assert_eq!(v["limit_source"]["kind"], "applied");
-    let rows = v["models"][0]["rows"].as_array().expect("rows");
+    let rows = v["models"][0]["rows"].as_array().expect("rows").clone();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1]["threads"], 2);
-    let throttled = rows[1]["nr_throttled"].as_u64().expect("counter read");
-    assert!(throttled > 0, "2 threads under 0.5 CPU: {}", rows[1]);
-    assert!(rows[1]["nr_periods"].as_u64().unwrap() >= throttled);
+    rows
+}
+
+/// The counters are read for every row. Throttling itself is expected only where the quota is
+/// known to be exceeded: 0.5 CPU is exceeded whenever the host gives this process's threads more
+/// than half a CPU, so an attempt is judged only when two busy threads got >= 0.8 CPUs just
+/// before it (on a machine so loaded that they did not, the test says so and skips).
+#[test]
+fn sweep_under_half_a_cpu_shows_kernel_throttling_of_two_threads() {
+    if let Some(reason) = quota_skip_reason() {
+        eprintln!("skipped: {reason}");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let mut seen = Vec::new();
+    for attempt in 0..3 {
+        let parallelism = host_parallelism();
+        let rows = sweep_half_a_cpu(&d.path().join(format!("sweep{attempt}.json")));
+        for r in &rows {
+            let throttled = r["nr_throttled"].as_u64().expect("nr_throttled read");
+            assert!(
+                r["nr_periods"].as_u64().expect("nr_periods read") >= throttled,
+                "{r}"
+            );
+            assert!(r["throttled_time_ns"].as_u64().is_some(), "{r}");
+        }
+        let throttled = rows[1]["nr_throttled"].as_u64().unwrap();
+        if throttled > 0 {
+            return;
+        }
+        seen.push((parallelism, rows[1].clone()));
+    }
+    if seen.iter().all(|(p, _)| *p < 0.8) {
+        eprintln!(
+            "skipped: the host never gave two threads 0.8 CPUs, so 0.5 was not exceeded: {seen:?}"
+        );
+        return;
+    }
+    panic!("2 threads under 0.5 CPU were never throttled, with the host giving more: {seen:?}");
 }
 
 #[test]
@@ -134,9 +194,15 @@ fn load_with_one_and_two_streams_reports_scale_efficiency() {
         assert!(r["rps"].as_f64().unwrap() > 0.0);
         assert!(r["p99_ms"].as_f64().unwrap() >= r["p50_ms"].as_f64().unwrap());
     }
+    // Efficiency is the measured throughput ratio: its value depends on the machine's noise, its
+    // arithmetic does not.
     assert_eq!(rows[0]["scale_efficiency"], 1.0);
     let e2 = rows[1]["scale_efficiency"].as_f64().expect("efficiency");
-    assert!(e2 > 0.0 && e2 <= 1.5, "{e2}");
+    let rps = |i: usize| rows[i]["rps"].as_f64().unwrap();
+    assert!(
+        (e2 - rps(1) / rps(0) / 2.0).abs() < 1e-9 * e2.max(1.0),
+        "{e2}"
+    );
     assert!(rows[1]["grade"]["grade"].is_string());
 }
 

@@ -23,10 +23,11 @@ pub fn ci(a: &CiArgs) -> Result<u8> {
         );
     }
     let config = Config::load(&a.config.config)?;
-    let files = Files::in_dir(&a.out_dir);
+    let files = Files::in_dir(&a.out_dir, a.result.as_deref());
     let mut code = run_and_compare(a, &files)?;
     let mut verdict = read_verdict(&files.verdict)?;
     if config.gate.rerun_on_contamination
+        && a.result.is_none()
         && verdict.models.iter().any(|m| !m.contamination.is_empty())
     {
         eprintln!(
@@ -93,28 +94,21 @@ struct Files {
 }
 
 impl Files {
-    fn in_dir(dir: &Path) -> Files {
+    /// The files in `dir`; the result is `given` when the run was measured elsewhere.
+    fn in_dir(dir: &Path, given: Option<&Path>) -> Files {
         Files {
-            result: dir.join("result.json"),
+            result: given.map_or_else(|| dir.join("result.json"), Path::to_path_buf),
             verdict: dir.join("verdict.json"),
             comment: dir.join("comment.md"),
         }
     }
 }
 
+/// Measures (unless a result was given) and compares; returns compare's exit code.
 fn run_and_compare(a: &CiArgs, files: &Files) -> Result<u8> {
-    let run = RunArgs {
-        config: ConfigArg {
-            config: a.config.config.clone(),
-        },
-        output: Some(files.result.clone()),
-        select: a.select.clone(),
-        warmup: None,
-        ort: a.ort.clone(),
-        quiet: a.quiet,
-        format: OutputFormat::Table,
-    };
-    super::run::run(&run)?;
+    if a.result.is_none() {
+        measure(a, &files.result)?;
+    }
     let compare = CompareArgs {
         config: ConfigArg {
             config: a.config.config.clone(),
@@ -127,6 +121,22 @@ fn run_and_compare(a: &CiArgs, files: &Files) -> Result<u8> {
         format: OutputFormat::Table,
     };
     super::compare::compare(&compare)
+}
+
+fn measure(a: &CiArgs, result: &Path) -> Result<()> {
+    let run = RunArgs {
+        config: ConfigArg {
+            config: a.config.config.clone(),
+        },
+        output: Some(result.to_path_buf()),
+        select: a.select.clone(),
+        warmup: None,
+        ort: a.ort.clone(),
+        quiet: a.quiet,
+        format: OutputFormat::Table,
+    };
+    super::run::run(&run)?;
+    Ok(())
 }
 
 fn read_verdict(path: &Path) -> Result<VerdictReport> {

@@ -295,20 +295,64 @@ mod tests {
         assert!(poisson_arrivals(0.0, 7, Duration::from_secs(1), 10).is_empty());
     }
 
+    /// Each stream's first request waits (up to 60 s) until every stream has started one, so
+    /// the run completes promptly only if the streams really run at the same time; then sleeps.
+    struct Rendezvous {
+        first: bool,
+        started: std::sync::Arc<(Mutex<usize>, std::sync::Condvar)>,
+        streams: usize,
+        info: WorkloadInfo,
+    }
+
+    impl Workload for Rendezvous {
+        fn iterate(&mut self, _: &mut Vec<StageTime>) -> Result<(), WorkloadError> {
+            if std::mem::take(&mut self.first) {
+                let (count, cv) = &*self.started;
+                let mut n = lock(count);
+                *n += 1;
+                cv.notify_all();
+                let (n, _) = cv
+                    .wait_timeout_while(n, Duration::from_secs(60), |n| *n < self.streams)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if *n < self.streams {
+                    return Err(WorkloadError::Run {
+                        path: "rendezvous".into(),
+                        message: format!("only {} of {} streams started", *n, self.streams),
+                    });
+                }
+            }
+            std::thread::sleep(Duration::from_millis(2));
+            Ok(())
+        }
+        fn info(&self) -> &WorkloadInfo {
+            &self.info
+        }
+    }
+
+    /// Exactly the asked requests, shared by streams that are in flight together; no wall-time
+    /// bound (it would fail on a loaded machine): the rendezvous proves the concurrency.
     #[test]
     fn closed_loop_runs_exactly_the_requests_across_streams() {
         let plan = LoadPlan {
             streams: 2,
             mode: Mode::Closed,
             stop: Stop::Requests(10),
-            warmup: 1,
+            warmup: 0,
         };
-        let run = drive(&plan, || sleeper(10, 0)).unwrap();
+        let started = std::sync::Arc::new((Mutex::new(0), std::sync::Condvar::new()));
+        let run = drive(&plan, || {
+            Ok(Box::new(Rendezvous {
+                first: true,
+                started: started.clone(),
+                streams: 2,
+                info: WorkloadInfo::default(),
+            }))
+        })
+        .unwrap();
+        assert_eq!(run.errors, 0, "{:?}", run.first_error);
         assert_eq!(run.latencies_ms.len(), 10);
-        assert_eq!(run.errors, 0);
-        // Two streams of 10 ms sleeps: ~50 ms, far below the 100 ms one stream would need.
-        assert!(run.wall < Duration::from_millis(95), "{:?}", run.wall);
-        assert!(run.latencies_ms.iter().all(|l| *l >= 10.0));
+        assert_eq!(*lock(&started.0), 2);
+        assert!(run.latencies_ms.iter().all(|l| *l >= 2.0));
     }
 
     #[test]

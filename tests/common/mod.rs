@@ -99,3 +99,53 @@ fill = { constant = 16000 }
 pub fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// `n` latencies spread evenly over `center_ms` +-2%, low and high alternating: a steady run
+/// whose statistics are known (cv ~1.2%), the same on every machine.
+pub fn known_samples(center_ms: f64, n: usize) -> Vec<f64> {
+    let span = n.max(2) as f64 - 1.0;
+    (0..n)
+        .map(|i| {
+            let rank = if i % 2 == 0 { i / 2 } else { n - 1 - i / 2 };
+            center_ms * (1.0 + 0.04 * (rank as f64 / span - 0.5))
+        })
+        .collect()
+}
+
+/// Rewrites every model of the result file at `path` with known numbers, so a verdict read from
+/// it depends on nothing the machine did: `samples_ms` and every figure derived from them
+/// (summary, cv, mean, total time, RPS, iterations), and a clean environment (`during`: no
+/// throttling, no steal, no run delay, `others_busy_cpus` other CPUs busy). Tests that measure
+/// live call this before judging, then change only the field they are about.
+pub fn pin_result(path: &Path, samples_ms: &[f64], others_busy_cpus: f64) {
+    use bench_gate::platform::EnvDelta;
+    use bench_gate::result::RunResult;
+    use bench_gate::stats::Summary;
+
+    let mut r = RunResult::read(path).expect("a result written by bench-gate run");
+    let summary = Summary::of(samples_ms).expect("finite samples");
+    let total_s = samples_ms.iter().sum::<f64>() / 1e3;
+    for m in &mut r.models {
+        m.samples_ms = samples_ms.to_vec();
+        m.latency_ms = summary.clone();
+        m.iterations = samples_ms.len() as u32;
+        m.avg_latency_ms = summary.mean;
+        m.total_time_s = total_s;
+        m.rps = samples_ms.len() as f64 / total_s;
+        m.during = EnvDelta {
+            elapsed_ms: 1000.0 * total_s,
+            nr_periods: Some(0),
+            nr_throttled: Some(0),
+            throttled_time_ns: Some(0),
+            throttled_period_ratio: None,
+            steal_jiffies: Some(0),
+            total_jiffies: Some(1000),
+            steal_ratio: Some(0.0),
+            run_delay_ms: Some(0.0),
+            run_delay_ratio: Some(0.0),
+            others_busy_ms: Some(others_busy_cpus * 1000.0 * total_s),
+            others_busy_cpus: Some(others_busy_cpus),
+        };
+    }
+    r.write(path).expect("rewrite the result");
+}
