@@ -7,6 +7,7 @@ pub mod ab;
 pub mod comparability;
 pub mod contamination;
 pub mod history;
+pub mod sequential;
 pub mod verdict;
 
 use serde::{Deserialize, Serialize};

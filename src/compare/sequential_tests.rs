@@ -1,0 +1,207 @@
+use super::*;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    let (u, v): (f64, f64) = (rng.random(), rng.random());
+    (-2.0 * (1.0 - u).ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+}
+
+/// Heavy-tailed unit noise: normal with sd `sd`, and one unit in 20 hit by a stall of 1.5-3x in
+/// one of its iterations (either variant: a stall in A reads as B being faster).
+fn noisy_unit(rng: &mut ChaCha8Rng, sd: f64) -> f64 {
+    let mut d = sd * normal(rng);
+    if rng.random::<f64>() < 0.05 {
+        let stall = (1.5 + 1.5 * rng.random::<f64>()).ln() / 2.0;
+        d += if rng.random::<bool>() { stall } else { -stall };
+    }
+    d
+}
+
+#[test]
+fn normal_quantiles_match_the_tables() {
+    assert!((normal_quantile(0.975) - 1.959_964).abs() < 1e-6);
+    assert!((normal_quantile(0.995) - 2.575_829).abs() < 1e-6);
+    assert!((normal_quantile(0.05) + 1.644_854).abs() < 1e-6);
+    assert!((normal_quantile(1e-6) + 4.753_424).abs() < 1e-5);
+    assert_eq!(normal_quantile(0.5), 0.0);
+}
+
+#[test]
+fn the_signed_rank_distribution_is_counted_exactly() {
+    // n = 3: subset sums 0,1,2,3,3,4,5,6 of 8.
+    let cdf = signed_rank_cdf(3);
+    let want = [1.0, 2.0, 3.0, 5.0, 6.0, 7.0, 8.0].map(|c| c / 8.0);
+    assert_eq!(cdf.len(), 7);
+    for (got, want) in cdf.iter().zip(want) {
+        assert!((got - want).abs() < 1e-15, "{cdf:?}");
+    }
+    // The textbook critical value: n = 20, two-sided 5%: reject when T+ <= 52.
+    assert_eq!(signed_rank_rank(20, 0.05), 53);
+    // Too few observations for any interval at 1% two-sided: 2 / 2^7 > 0.01.
+    assert_eq!(signed_rank_rank(7, 0.01), 0);
+    assert!(signed_rank_rank(8, 0.01) > 0);
+}
+
+#[test]
+fn the_normal_approximation_continues_the_exact_count() {
+    let exact = signed_rank_rank(EXACT_MAX, 0.01) as f64;
+    let nf = EXACT_MAX as f64;
+    let approx = nf * (nf + 1.0) / 4.0
+        - normal_quantile(0.995) * (nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0).sqrt()
+        + 0.5;
+    // Within 0.05% of the exact rank, and on the conservative side (a wider interval).
+    assert!(approx.floor() <= exact && exact - approx < 5e-4 * exact, "{exact} vs {approx}");
+    assert!(signed_rank_rank(EXACT_MAX + 1, 0.01) > signed_rank_rank(EXACT_MAX, 0.01));
+}
+
+#[test]
+fn hodges_lehmann_is_the_median_of_walsh_averages() {
+    // Walsh averages of [0, 1, 10]: 0, 0.5, 5, 1, 5.5, 10 -> median (1 + 5) / 2.
+    assert_eq!(hodges_lehmann(&[0.0, 1.0, 10.0]), 3.0);
+    assert!(hodges_lehmann(&[]).is_nan());
+    assert_eq!(shift_interval(&[1.0, f64::NAN, 2.0], 0.05), None);
+}
+
+/// Coverage of the interval at a fixed size, for normal and heavy-tailed noise with a known
+/// shift: at least the nominal level (it is exact for symmetric noise), within simulation error.
+#[test]
+fn the_interval_covers_the_true_shift_at_its_level() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for heavy in [false, true] {
+        let shift = 0.03;
+        let trials = 2000;
+        let covered = (0..trials)
+            .filter(|_| {
+                let d: Vec<f64> = (0..20)
+                    .map(|_| {
+                        shift
+                            + if heavy {
+                                noisy_unit(&mut rng, 0.04)
+                            } else {
+                                0.04 * normal(&mut rng)
+                            }
+                    })
+                    .collect();
+                let i = shift_interval(&d, 0.05).unwrap();
+                i.low <= shift && shift <= i.high
+            })
+            .count();
+        let rate = covered as f64 / trials as f64;
+        // 95% nominal; the binomial sd of the rate is 0.5%.
+        assert!(rate > 0.935, "heavy {heavy}: coverage {rate}");
+    }
+}
+
+#[test]
+fn one_stalled_unit_moves_the_interval_by_one_rank_not_by_its_size() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut d: Vec<f64> = (0..24).map(|_| 0.03 * normal(&mut rng)).collect();
+    let before = shift_interval(&d, 0.01).unwrap();
+    d[5] = 3.0f64.ln(); // one unit where B stalled at 3x
+    let after = shift_interval(&d, 0.01).unwrap();
+    assert!(after.estimate - before.estimate < 0.01, "{before:?} -> {after:?}");
+    assert!(after.low - before.low < 0.01, "{before:?} -> {after:?}");
+    assert_eq!(call(&after, 1.02f64.ln()), call(&before, 1.02f64.ln()));
+}
+
+#[test]
+fn looks_spend_the_whole_budget_quadratically_at_planned_counts() {
+    let looks = plan_looks(37, ALPHA);
+    assert_eq!(
+        looks.iter().map(|l| l.units).collect::<Vec<_>>(),
+        [12, 17, 22, 27, 32, 37]
+    );
+    let spent: f64 = looks.iter().map(|l| l.alpha).sum();
+    assert!((spent - ALPHA).abs() < 1e-12);
+    assert!((looks[0].alpha - ALPHA / 36.0).abs() < 1e-12);
+    assert!((looks[5].alpha - ALPHA * 11.0 / 36.0).abs() < 1e-12);
+    // A budget for fewer units than the first look: one look, the whole alpha.
+    assert_eq!(plan_looks(9, ALPHA), [Look { units: 9, alpha: ALPHA }]);
+    // Few distinct counts: no duplicate looks, still the whole alpha.
+    let short = plan_looks(14, ALPHA);
+    assert_eq!(
+        short.iter().map(|l| l.units).collect::<Vec<_>>(),
+        [12, 13, 14]
+    );
+    assert!((short.iter().map(|l| l.alpha).sum::<f64>() - ALPHA).abs() < 1e-12);
+}
+
+#[test]
+fn calls_follow_where_the_interval_lies() {
+    let t = 1.05f64.ln();
+    let i = |low: f64, high: f64| ShiftInterval {
+        estimate: (low + high) / 2.0,
+        low,
+        high,
+        alpha: 0.01,
+    };
+    assert_eq!(call(&i(0.06, 0.2), t), Call::Regressed);
+    assert_eq!(call(&i(-0.01, 0.04), t), Call::Pass);
+    assert_eq!(call(&i(-0.2, -0.06), t), Call::Improved);
+    assert_eq!(call(&i(0.0, 0.1), t), Call::Continue);
+    // The minimum detectable effect grows with the interval and sits above the threshold.
+    let narrow = minimum_detectable(&i(-0.01, 0.01), t);
+    let wide = minimum_detectable(&i(-0.05, 0.05), t);
+    assert!(t < narrow && narrow < wide, "{narrow} {wide}");
+    let se = 0.01 / normal_quantile(0.995);
+    assert!((narrow - (t + 0.01 + Z_POWER * se)).abs() < 1e-12);
+}
+
+/// A whole sequential run on simulated unit log-ratios: `units` available, threshold 2%.
+fn simulate(rng: &mut ChaCha8Rng, shift: f64, sd: f64, units: usize) -> (Call, usize) {
+    let d: Vec<f64> = (0..units).map(|_| shift + noisy_unit(rng, sd)).collect();
+    let looks = plan_looks(units, ALPHA);
+    let (look, _, c) = judge(&d, &looks, 1.02f64.ln()).unwrap();
+    (c, look.units)
+}
+
+/// The false-alarm rate over many simulated A/A runs, with heavy tails and a budget of 37 units
+/// (the tiny encoder's 60 s): repeated looks must not push it past alpha / 2, and with a 2%
+/// threshold it is far below.
+#[test]
+fn repeated_looks_keep_false_alarms_rare_on_heavy_tailed_a_a_runs() {
+    let mut rng = ChaCha8Rng::seed_from_u64(20261202);
+    let runs = 2000;
+    let mut regressed = 0;
+    let mut passed = 0;
+    for _ in 0..runs {
+        match simulate(&mut rng, 0.0, 0.05, 37).0 {
+            Call::Regressed => regressed += 1,
+            Call::Pass => passed += 1,
+            _ => {}
+        }
+    }
+    assert!(regressed as f64 / runs as f64 <= 0.002, "{regressed} of {runs}");
+    // ... and on the boundary itself (a true +2% change) at most alpha / 2 are called regressed.
+    let boundary = (0..runs)
+        .filter(|_| simulate(&mut rng, 1.02f64.ln(), 0.05, 37).0 == Call::Regressed)
+        .count();
+    assert!(boundary as f64 / runs as f64 <= ALPHA / 2.0, "{boundary} of {runs}");
+    // At this noise (5% per unit) the budget often ends undecided (`inconclusive`), never in a
+    // wrong call; at 3% most A/A runs pass within it.
+    assert!(passed > 0, "{passed} of {runs}");
+    let quiet_passed = (0..1000)
+        .filter(|_| simulate(&mut rng, 0.0, 0.03, 37).0 == Call::Pass)
+        .count();
+    assert!(quiet_passed > 750, "{quiet_passed} of 1000 (824 with this seed)");
+}
+
+/// Power at a known shift, and early stopping for a large one.
+#[test]
+fn real_slowdowns_are_caught_and_large_ones_early() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let runs = 1000;
+    let caught = (0..runs)
+        .filter(|_| simulate(&mut rng, 1.07f64.ln(), 0.04, 37).0 == Call::Regressed)
+        .count();
+    assert!(caught as f64 / runs as f64 >= 0.95, "+7%: {caught} of {runs}");
+    let mut at = Vec::new();
+    for _ in 0..200 {
+        let (c, units) = simulate(&mut rng, 1.2f64.ln(), 0.05, 37);
+        assert_eq!(c, Call::Regressed);
+        at.push(units as f64);
+    }
+    assert_eq!(median(&at), MIN_UNITS as f64, "+20% is called at the first look");
+}
