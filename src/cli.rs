@@ -428,19 +428,22 @@ pub struct AbArgs {
     #[arg(long = "b-cmd", value_name = "SHELL", conflicts_with_all = ["b_model", "b_config"])]
     pub b_cmd: Option<String>,
 
-    /// Rounds: each runs both variants once, in a seeded random order, and yields one ratio.
-    #[arg(long, default_value_t = 10, value_name = "R")]
-    pub rounds: u32,
+    /// Seconds to measure before calling the change inconclusive (default: the config's
+    /// `[thresholds.ARCH] ab_time_budget_s`, else 60). The duet stops earlier as soon as its
+    /// interval lies wholly above or below the threshold.
+    #[arg(long, value_name = "SECONDS")]
+    pub budget: Option<f64>,
 
-    /// Counted iterations of each variant per round.
-    #[arg(long = "iterations-per-round", default_value_t = 5, value_name = "K")]
-    pub per_round: u32,
+    /// Iterations of a variant per block (default: 1, or enough of a fast model's iterations
+    /// to last ~0.1 s, from the warm-up).
+    #[arg(long = "iterations-per-block", value_name = "K")]
+    pub per_block: Option<u32>,
 
-    /// Seed of the per-round order (the same seed gives the same order).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Stop after this many units (4 blocks each) even if undecided: a quick look, not a gate.
+    #[arg(long = "max-units", value_name = "N")]
+    pub max_units: Option<usize>,
 
-    /// Fresh pairs of worker processes the rounds are split between. The variant warmed up
+    /// Fresh pairs of worker processes that take the units in turn. The variant warmed up
     /// second tends to measure faster for its whole life; the warm-up order alternates between
     /// pairs, so an even number cancels that (docs/verdict.md).
     #[arg(long = "worker-pairs", default_value_t = 2, value_name = "P")]

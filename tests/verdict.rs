@@ -446,14 +446,14 @@ fn ab_of_a_model_with_itself_writes_a_complete_verdict() {
     let (code, v, err) = ab(&d, &["--a-model", &m, "--b-model", &m]);
     assert_a_verdict(code, &v, &err);
     assert_eq!(v["mode"], "ab");
-    assert_eq!(v["models"][0]["iterations"], 16);
+    assert_eq!(v["models"][0]["iterations"], 32);
     assert!(
         v["models"][0]["what_changed"]
             .as_array()
             .unwrap()
             .is_empty()
     );
-    // 4 rounds on the default 2 worker pairs, 2 rounds each.
+    // 4 units on the default 2 worker pairs, an ABBA and a BAAB unit each.
     let pairs: Vec<u64> = v["models"][0]["rounds"]
         .as_array()
         .unwrap()
@@ -461,6 +461,13 @@ fn ab_of_a_model_with_itself_writes_a_complete_verdict() {
         .map(|r| r["pair"].as_u64().unwrap())
         .collect();
     assert_eq!(pairs, [1, 1, 2, 2]);
+    let orders: Vec<&str> = v["models"][0]["rounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["first"].as_str().unwrap())
+        .collect();
+    assert_eq!(orders, ["ABBA", "BAAB", "ABBA", "BAAB"]);
 }
 
 /// `ab` with the given extra arguments; exit code, parsed JSON stdout (or Null), stderr.
@@ -471,9 +478,9 @@ fn ab(d: &Dir, extra: &[&str]) -> (i32, Value, String) {
             "ab",
             "-c",
             "bench.toml",
-            "--rounds",
+            "--max-units",
             "4",
-            "--iterations-per-round",
+            "--iterations-per-block",
             "2",
             "--format",
             "json",
@@ -503,8 +510,8 @@ fn ab_runs_a_variant_given_as_a_worker_command() {
     assert_a_verdict(code, &v, &err);
     assert_eq!(v["mode"], "ab");
     let m = &v["models"][0];
-    // 4 rounds on 2 fresh worker pairs (2 rounds each), 2 iterations per variant per round.
-    assert_eq!(m["iterations"], 16);
+    // 4 units on 2 fresh worker pairs (2 units each), 4 blocks of 2 iterations per unit.
+    assert_eq!(m["iterations"], 32);
     assert_eq!(m["rounds"].as_array().unwrap().len(), 4);
     assert!(m["what_changed"].as_array().unwrap().is_empty(), "{m:#}");
 }
@@ -560,7 +567,7 @@ fn ab_refuses_variants_pinned_to_different_cpus() {
 #[test]
 fn ab_rejects_bad_pair_counts() {
     let d = Dir::new("");
-    for pairs in ["0", "5"] {
+    for pairs in ["0", "9"] {
         let (code, _, err) = ab(&d, &["--worker-pairs", pairs]);
         assert_eq!(code, 2, "{err}");
         assert!(err.contains("--worker-pairs"), "{err}");

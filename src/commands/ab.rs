@@ -7,14 +7,10 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{AbArgs, AbWorkerArgs};
-use crate::compare::ab::{AbOutcome, AbPlan, StartPair, Variant, interleave};
+use crate::compare::ab::{DuetPlan, StartPair, Variant, duet};
 use crate::compare::comparability::{RunFacts, what_changed};
-use crate::compare::verdict::{Rule, decide, estimate_ab, metric_of};
-use crate::compare::{
-    BaselineUsed, DEFAULT_THRESHOLDS, Mode, ModelVerdict, PctInterval, RoundChange, VerdictReport,
-    contamination, history::metric_name,
-};
-use crate::config::{Config, Thresholds};
+use crate::compare::{DEFAULT_THRESHOLDS, Mode, VerdictReport, contamination};
+use crate::config::Config;
 use crate::output;
 use crate::platform::{EnvDelta, affinity};
 use crate::worker::Worker;
@@ -38,19 +34,6 @@ pub fn ab(args: &AbArgs) -> Result<u8> {
         bail!(
             "no model `{name}` in {}\n  fix: pass --model with a model of that file",
             config.path.display()
-        );
-    }
-    let (Some(rounds), Some(per_round)) = (
-        NonZeroU32::new(args.rounds),
-        NonZeroU32::new(args.per_round),
-    ) else {
-        bail!(
-            "--rounds and --iterations-per-round must be at least 1\n  fix: e.g. --rounds 10 --iterations-per-round 5"
-        );
-    };
-    if rounds.get() < 3 {
-        bail!(
-            "--rounds {rounds}: at least 3 rounds are needed to estimate the noise\n  fix: e.g. --rounds 10"
         );
     }
     let cpus = match &args.cpus {
@@ -83,18 +66,38 @@ pub fn ab(args: &AbArgs) -> Result<u8> {
     }
     // A command variant's own config is not readable from here: the base config's counts.
     let warmup = commands.iter().map(|l| l.warmup).max().unwrap_or(1).max(1);
-    let Some(pairs) = NonZeroU32::new(args.pairs).filter(|p| p.get() <= rounds.get()) else {
+    let Some(pairs) = NonZeroU32::new(args.pairs).filter(|p| p.get() <= 8) else {
         bail!(
-            "--worker-pairs {}: must be between 1 and --rounds ({rounds})\n  fix: e.g. --worker-pairs 2",
+            "--worker-pairs {}: must be between 1 and 8\n  fix: e.g. --worker-pairs 2",
             args.pairs
         );
     };
-    let plan = AbPlan {
-        rounds,
-        per_round,
+    let budget = args
+        .budget
+        .or(t.ab_time_budget_s)
+        .unwrap_or(crate::compare::ab::DEFAULT_BUDGET_S);
+    if !(budget.is_finite() && (1.0..=86_400.0).contains(&budget)) {
+        bail!("--budget {budget}: must be between 1 and 86400 seconds\n  fix: e.g. --budget 60");
+    }
+    let per_block = match args.per_block {
+        None => None,
+        Some(k) => Some(NonZeroU32::new(k).filter(|k| k.get() <= 100_000).with_context(|| {
+            format!("--iterations-per-block {k}: must be between 1 and 100000\n  fix: leave it out (automatic) or e.g. --iterations-per-block 1")
+        })?),
+    };
+    if args.max_units == Some(0) {
+        bail!(
+            "--max-units 0: at least 1 unit is needed\n  fix: leave it out, or e.g. --max-units 20"
+        );
+    }
+    let plan = DuetPlan {
+        budget: std::time::Duration::from_secs_f64(budget),
+        per_block,
         warmup,
         pairs,
-        seed: args.seed,
+        max_units: args.max_units,
+        // Refined once A's latency is known (the absolute floor); the percentage for now.
+        threshold: (1.0 + t.max_regression_pct / 100.0).ln(),
     };
     // The first pair's hellos describe the variants; later pairs must say the same.
     let mut seen: Option<(Hello, Hello)> = None;
@@ -110,7 +113,7 @@ pub fn ab(args: &AbArgs) -> Result<u8> {
                 output::status(
                     quiet,
                     format!(
-                        "ab `{name}`: {rounds} rounds x {per_round} iterations per variant on {pairs} fresh pair(s) of worker processes, pinned to CPUs {} on {}",
+                        "ab `{name}`: duet of up to {budget:.0} s on {pairs} fresh pair(s) of worker processes, pinned to CPUs {} on {}",
                         affinity::format_cpu_list(&a.hello.pinned_cpus),
                         a.hello.cpu_model
                     ),
@@ -131,8 +134,8 @@ pub fn ab(args: &AbArgs) -> Result<u8> {
         Ok((Box::new(a), Box::new(b)))
     };
     let attempt = |start: &mut StartPair<'_>| {
-        interleave(&plan, t.metric, start, &mut |i, r| {
-            output::status(quiet, format!("  round {i}: B/A = {:.3}", r.exp()));
+        duet(&plan, start, &mut |i, r| {
+            output::status(quiet, format!("  unit {i}: B/A = {:.3}", r.exp()));
         })
     };
     let mut out = attempt(&mut start_pair)?;
@@ -149,7 +152,7 @@ pub fn ab(args: &AbArgs) -> Result<u8> {
     let (ha, hb) = seen.expect("at least one pair ran");
     notes.extend(contamination::interleaved_notes(&out.during));
     let changed = what_changed(&facts(&ha), &facts(&hb));
-    let mut v = verdict(&name, &ha, &t, &out, plan.per_round.get());
+    let mut v = crate::compare::ab::verdict(&name, &ha.cpu_model, &ha.architecture, &t, &out);
     v.what_changed = changed;
     v.reasons.extend(notes);
     let report = VerdictReport::new(Mode::Ab, vec![v], false);
@@ -343,65 +346,4 @@ impl Variant for Worker {
     fn block(&mut self, warmup: u32, iterations: u32) -> Result<(Vec<f64>, EnvDelta)> {
         self.measure(warmup, iterations)
     }
-}
-
-fn verdict(
-    name: &str,
-    env: &Hello,
-    t: &Thresholds,
-    out: &AbOutcome,
-    per_round: u32,
-) -> ModelVerdict {
-    let a_ms = metric_of(t.metric, &out.a_samples_ms);
-    let b_ms = metric_of(t.metric, &out.b_samples_ms);
-    let r = out.round_log_ratios.len();
-    let test = format!(
-        "interleaved A/B: mean of {r} per-round log-ratios of the {} ({per_round} iterations each), t({}) 99%",
-        metric_name(t.metric),
-        r.saturating_sub(1)
-    );
-    let mut v = ModelVerdict {
-        contamination: contamination::reasons_interleaved(&out.during),
-        baseline: Some(BaselineUsed {
-            source: "variant A".into(),
-            center_ms: a_ms,
-            runs_used: r,
-            runs_total: r,
-        }),
-        candidate_ms: Some(b_ms),
-        iterations: (out.a_samples_ms.len() + out.b_samples_ms.len()) as u32,
-        wall_time_s: out.wall_time.as_secs_f64(),
-        rounds: out
-            .order
-            .iter()
-            .zip(&out.round_log_ratios)
-            .zip(&out.pair)
-            .map(|((f, r), p)| RoundChange {
-                first: format!("{f:?}"),
-                change_pct: (r.exp() - 1.0) * 100.0,
-                pair: p + 1,
-            })
-            .collect(),
-        ..ModelVerdict::new(name, &env.cpu_model, &env.architecture, t, test)
-    };
-    v.verdict = crate::compare::Verdict::Inconclusive;
-    let rule = Rule {
-        threshold_pct: t.max_regression_pct,
-        min_abs_ms: t.min_abs_ms,
-    };
-    match estimate_ab(&out.round_log_ratios, a_ms, b_ms) {
-        Some(e) => {
-            let d = decide(&e, &rule, &v.contamination);
-            v.verdict = d.verdict;
-            v.reasons = d.reasons;
-            v.change_pct = Some(e.change_pct());
-            let (low, high) = e.ci_pct();
-            v.ci_pct = Some(PctInterval { low, high });
-            v.noise_pct = Some(e.noise_pct());
-        }
-        None => v
-            .reasons
-            .push("too few rounds to estimate the change".into()),
-    }
-    v
 }

@@ -1,23 +1,36 @@
-//! Interleaved A/B: two variants on the same pinned CPUs, measured in alternating blocks, so
-//! that machine drift (a neighbour's build, frequency changes) hits both variants of a round
-//! alike and cancels in the round's ratio. The order inside each round is randomized with a
-//! seeded generator (randomized multiple interleaved trials): a fixed A-then-B order would hand
-//! B every warm cache or every slow start.
+//! The duet: two variants on the same pinned CPUs, alternated at the finest grain the workload
+//! allows, judged sequentially ([`super::sequential`]).
 //!
-//! Each variant runs in its own worker process (`crate::worker`), whose blocks are calls of
+//! Why this shape (measured, docs/verdict.md): the speed of a core on a shared VM drifts over
+//! seconds, so rounds of several iterations per variant do not cancel it, while alternating every
+//! iteration does. Each unit is `A B B A` or `B A A B` on one worker pair (a block per letter:
+//! one iteration, or enough of a fast model's to last [`TARGET_BLOCK_MS`]). Several fresh worker
+//! pairs take the units in turn, their warm-up order alternating: the variant warmed second
+//! measured 1-2% faster for its whole life, which no number of units on one pair can cancel.
+//! The run stops at the first planned look whose interval is wholly above or below the
+//! threshold, or when the time budget runs out (`inconclusive`).
+//!
+//! Each variant runs in its own worker process (`crate::worker`); a block is a call of
 //! `runner::measure` with a fixed count: the same timed loop as `bench-gate run`.
 
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
+use super::contamination;
+use super::sequential::{self, ALPHA, Call, Look, ShiftInterval};
 use super::verdict::metric_of;
-use crate::config::Metric;
+use super::{BaselineUsed, ModelVerdict, PctInterval, RoundChange, Verdict};
+use crate::config::{Metric, Thresholds};
 use crate::platform::EnvDelta;
+use crate::stats::median;
 
-/// One side of an A/B: something that measures a block of iterations on demand. In
+/// Time budget of a duet when `[thresholds.ARCH] ab_time_budget_s` is not set, seconds.
+pub const DEFAULT_BUDGET_S: f64 = 60.0;
+/// A block of a fast model lasts about this long: short enough that drift does not move within
+/// it, long enough that a 1 ms model is not all process round trips.
+pub const TARGET_BLOCK_MS: f64 = 100.0;
+
+/// One side of the duet: something that measures a block of iterations on demand. In
 /// `bench-gate ab` it is a worker process ([`crate::worker::Worker`]).
 pub trait Variant {
     /// `warmup` untimed iterations, then `iterations` timed ones (0: warm-up only); the
@@ -25,101 +38,109 @@ pub trait Variant {
     fn block(&mut self, warmup: u32, iterations: u32) -> anyhow::Result<(Vec<f64>, EnvDelta)>;
 }
 
-/// How much to measure.
+/// How to measure.
 #[derive(Debug, Clone, Copy)]
-pub struct AbPlan {
-    /// Rounds; each yields one log-ratio (the sample size of the test).
-    pub rounds: NonZeroU32,
-    /// Counted iterations per variant per round.
-    pub per_round: NonZeroU32,
-    /// Un-timed iterations of each variant before the first round of each pair.
+pub struct DuetPlan {
+    /// Stop undecided after this long (warm-up included).
+    pub budget: Duration,
+    /// Iterations per block; `None`: 1, or enough for [`TARGET_BLOCK_MS`] for a fast model.
+    pub per_block: Option<NonZeroU32>,
+    /// Un-timed iterations of each variant when its pair starts.
     pub warmup: u32,
-    /// Fresh pairs of variants the rounds are split between; the warm-up order alternates
-    /// between pairs (A first, then B first).
+    /// Fresh pairs of variants that take the units in turn.
     pub pairs: NonZeroU32,
-    /// Seeds the order of the variants within rounds.
-    pub seed: u64,
+    /// Stop after this many units even if undecided (quick checks, tests).
+    pub max_units: Option<usize>,
+    /// The regression threshold as a log ratio.
+    pub threshold: f64,
 }
 
-/// Which variant ran first in a round.
+/// The order of a unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum First {
-    A,
-    B,
+pub enum Order {
+    #[serde(rename = "ABBA")]
+    Abba,
+    #[serde(rename = "BAAB")]
+    Baab,
 }
 
-/// Everything an A/B run produced. Times in milliseconds.
+/// One unit: which pair ran it, in which order, and its log-ratio `d`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Unit {
+    pub pair: u32,
+    pub order: Order,
+    pub log_ratio: f64,
+}
+
+/// Why the duet stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuetStop {
+    /// A look's interval left the threshold.
+    Decided,
+    /// The time budget ran out first.
+    Budget,
+    /// `max_units` was reached first.
+    MaxUnits,
+}
+
+/// Everything a duet produced. Times in milliseconds.
 #[derive(Debug, Clone)]
-pub struct AbOutcome {
-    /// `ln(metric_B / metric_A)` per round.
-    pub round_log_ratios: Vec<f64>,
-    pub order: Vec<First>,
-    /// The pair (0-based) each round ran on.
-    pub pair: Vec<u32>,
+pub struct DuetOutcome {
+    pub units: Vec<Unit>,
+    pub per_block: u32,
+    pub looks: Vec<Look>,
+    /// The last look taken, its interval and call; `None` when too few units for any interval.
+    pub decision: Option<(Look, ShiftInterval, Call)>,
+    pub stop: DuetStop,
     pub a_samples_ms: Vec<f64>,
     pub b_samples_ms: Vec<f64>,
-    /// Throttling and steal over the whole A/B run.
+    /// Throttling, steal and run delay over every counted block.
     pub during: EnvDelta,
     pub wall_time: Duration,
-}
-
-/// The seeded order of variants per round: balanced (half the rounds start with A, half with
-/// B; one extra A-first round when R is odd), in a shuffled sequence. Plain coin flips can leave
-/// 7 of 10 rounds starting with the same variant, and any cost of going first or second (a cold
-/// cache after the other model evicted the weights) then biases the mean ratio; with a balanced
-/// order it cancels.
-pub fn round_order(rounds: u32, seed: u64) -> Vec<First> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut order: Vec<First> = (0..rounds)
-        .map(|i| if i % 2 == 0 { First::A } else { First::B })
-        .collect();
-    // Fisher-Yates.
-    for i in (1..order.len()).rev() {
-        let j = rng.random_range(0..=i);
-        order.swap(i, j);
-    }
-    order
-}
-
-/// Rounds per pair: as even as possible, the first pairs taking the remainder.
-pub fn rounds_per_pair(rounds: u32, pairs: u32) -> Vec<u32> {
-    let pairs = pairs.clamp(1, rounds.max(1));
-    (0..pairs)
-        .map(|p| rounds / pairs + u32::from(p < rounds % pairs))
-        .collect()
 }
 
 /// A fresh pair of variants (A, B) for pair number `p`.
 pub type StartPair<'a> =
     dyn FnMut(u32) -> anyhow::Result<(Box<dyn Variant + 'a>, Box<dyn Variant + 'a>)> + 'a;
 
-/// Runs the rounds. Each pair of variants is started fresh, warmed, and runs its share of the
-/// rounds in a balanced order. Why several pairs: the variant warmed up second measured 1-2%
-/// faster for its whole life (measured: swapping only the warm-up order flipped the sign of an
-/// A/A), an effect of when each process first touched its memory that no number of rounds on
-/// one pair can cancel. Alternating the warm-up order between pairs turns it into round-to-round
-/// spread, which the t interval counts. `progress` is told each round (1-based) and its
-/// log-ratio.
-pub fn interleave(
-    plan: &AbPlan,
-    metric: Metric,
-    start_pair: &mut StartPair<'_>,
-    progress: &mut dyn FnMut(u32, f64),
-) -> anyhow::Result<AbOutcome> {
-    let start = Instant::now();
-    let mut out = AbOutcome {
-        round_log_ratios: Vec::new(),
-        order: Vec::new(),
-        pair: Vec::new(),
-        a_samples_ms: Vec::new(),
-        b_samples_ms: Vec::new(),
-        during: EnvDelta::default(),
-        wall_time: Duration::ZERO,
+/// Iterations per block for a model whose iteration takes `iteration_ms`.
+pub fn block_size(iteration_ms: f64) -> u32 {
+    if iteration_ms.is_finite() && iteration_ms > 0.0 {
+        (TARGET_BLOCK_MS / iteration_ms).floor().clamp(1.0, 1000.0) as u32
+    } else {
+        1
+    }
+}
+
+/// The unit's order and pair for unit number `u`: each pair runs an `ABBA` then a `BAAB` unit
+/// before the next pair's turn, so the advantage of running right after oneself goes to each
+/// variant equally often.
+pub fn unit_slot(u: usize, pairs: u32) -> (u32, Order) {
+    let order = if u.is_multiple_of(2) {
+        Order::Abba
+    } else {
+        Order::Baab
     };
-    let mut during = Vec::new();
-    let k = plan.per_round.get();
-    let shares = rounds_per_pair(plan.rounds.get(), plan.pairs.get());
-    for (p, n) in (0u32..).zip(shares) {
+    (((u / 2) % pairs.max(1) as usize) as u32, order)
+}
+
+/// The log-ratio of a unit from its four blocks' typical latencies (the block median).
+fn unit_log_ratio(a: [f64; 2], b: [f64; 2]) -> f64 {
+    (b[0].ln() + b[1].ln() - a[0].ln() - a[1].ln()) / 2.0
+}
+
+/// Runs the duet: starts every pair and warms it (alternating which variant warms first), sizes
+/// the blocks from the warm-up, runs units until a look decides, the budget runs out or
+/// `max_units` is reached. `progress` is told each unit (1-based) and its log-ratio.
+pub fn duet(
+    plan: &DuetPlan,
+    start_pair: &mut StartPair<'_>,
+    progress: &mut dyn FnMut(usize, f64),
+) -> anyhow::Result<DuetOutcome> {
+    let start = Instant::now();
+    let mut pairs = Vec::new();
+    let mut warm_ms = Vec::new();
+    for p in 0..plan.pairs.get() {
         let (mut a, mut b) = start_pair(p)?;
         if plan.warmup > 0 {
             let (first, second) = if p % 2 == 0 {
@@ -127,28 +148,106 @@ pub fn interleave(
             } else {
                 (&mut b, &mut a)
             };
-            first.block(plan.warmup, 0)?;
-            second.block(plan.warmup, 0)?;
+            for v in [first, second] {
+                let t = Instant::now();
+                v.block(plan.warmup, 0)?;
+                warm_ms.push(t.elapsed().as_secs_f64() * 1e3 / f64::from(plan.warmup));
+            }
         }
-        for first in round_order(n, plan.seed.wrapping_add(u64::from(p))) {
-            let ((sa, da), (sb, db)) = match first {
-                First::A => {
-                    let ra = a.block(0, k)?;
-                    (ra, b.block(0, k)?)
+        pairs.push((a, b));
+    }
+    let per_block = plan
+        .per_block
+        .map_or_else(|| block_size(median(&warm_ms)), NonZeroU32::get);
+    let mut out = DuetOutcome {
+        units: Vec::new(),
+        per_block,
+        looks: Vec::new(),
+        decision: None,
+        stop: DuetStop::Budget,
+        a_samples_ms: Vec::new(),
+        b_samples_ms: Vec::new(),
+        during: EnvDelta::default(),
+        wall_time: Duration::ZERO,
+    };
+    let mut during = Vec::new();
+    let mut unit_s = Vec::new();
+    let mut d = Vec::new();
+    let mut next_look = 0;
+    loop {
+        let u = d.len();
+        if plan.max_units.is_some_and(|m| u >= m) {
+            out.stop = DuetStop::MaxUnits;
+            break;
+        }
+        if start.elapsed() >= plan.budget {
+            out.stop = DuetStop::Budget;
+            break;
+        }
+        let (p, order) = unit_slot(u, plan.pairs.get());
+        let (a, b) = &mut pairs[p as usize];
+        let letters = match order {
+            Order::Abba => [true, false, false, true],
+            Order::Baab => [false, true, true, false],
+        };
+        let (mut am, mut bm) = (Vec::new(), Vec::new());
+        let t = Instant::now();
+        for is_a in letters {
+            let v = if is_a { a.as_mut() } else { b.as_mut() };
+            let (samples, env) = v.block(0, per_block)?;
+            let typical = median(&samples);
+            during.push(env);
+            if is_a {
+                am.push(typical);
+                out.a_samples_ms.extend(samples);
+            } else {
+                bm.push(typical);
+                out.b_samples_ms.extend(samples);
+            }
+        }
+        unit_s.push(t.elapsed().as_secs_f64());
+        let r = unit_log_ratio([am[0], am[1]], [bm[0], bm[1]]);
+        d.push(r);
+        out.units.push(Unit {
+            pair: p,
+            order,
+            log_ratio: r,
+        });
+        progress(d.len(), r);
+        // The looks are planned once two units have shown how long a unit takes.
+        if d.len() == 2 {
+            let left = plan.budget.as_secs_f64() - start.elapsed().as_secs_f64();
+            let more = (left / median(&unit_s)).max(0.0).floor() as usize;
+            let reachable = plan.max_units.map_or(2 + more, |m| m.min(2 + more));
+            out.looks = sequential::plan_looks(reachable, ALPHA);
+        }
+        if out.looks.get(next_look).is_some_and(|l| l.units == d.len()) {
+            let look = out.looks[next_look];
+            next_look += 1;
+            if let Some(i) = sequential::shift_interval(&d, look.alpha) {
+                let c = sequential::call(&i, plan.threshold);
+                out.decision = Some((look, i, c));
+                if c != Call::Continue {
+                    out.stop = DuetStop::Decided;
+                    break;
                 }
-                First::B => {
-                    let rb = b.block(0, k)?;
-                    (a.block(0, k)?, rb)
-                }
-            };
-            during.extend([da, db]);
-            let r = (metric_of(metric, &sb) / metric_of(metric, &sa)).ln();
-            out.round_log_ratios.push(r);
-            out.order.push(first);
-            out.pair.push(p);
-            out.a_samples_ms.extend(sa);
-            out.b_samples_ms.extend(sb);
-            progress(out.round_log_ratios.len() as u32, r);
+            }
+        }
+    }
+    // Stopped between looks: one more look at the units measured, with the error budget the
+    // looks not reached leave unspent (the spent alphas still sum to at most ALPHA).
+    if out.stop != DuetStop::Decided && out.decision.is_none_or(|(l, ..)| l.units < d.len()) {
+        let spent: f64 = out.looks[..next_look].iter().map(|l| l.alpha).sum();
+        let look = Look {
+            units: d.len(),
+            alpha: ALPHA - spent,
+        };
+        if look.alpha > 0.0
+            && let Some(i) = sequential::shift_interval(&d, look.alpha)
+        {
+            out.looks.truncate(next_look);
+            out.looks.push(look);
+            out.decision = Some((look, i, sequential::call(&i, plan.threshold)));
         }
     }
     out.during = EnvDelta::total(&during);
@@ -156,104 +255,152 @@ pub fn interleave(
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+fn pct(log_ratio: f64) -> f64 {
+    (log_ratio.exp() - 1.0) * 100.0
+}
 
-    use std::cell::RefCell;
-    use std::rc::Rc;
-
-    /// A deterministic variant: every iteration takes a fixed time, 1% less if it was warmed
-    /// up second (the effect several pairs cancel); logs its calls.
-    struct Fixed {
-        ms: f64,
-        name: char,
-        log: Rc<RefCell<Vec<(char, u32, u32)>>>,
-    }
-    impl Variant for Fixed {
-        fn block(&mut self, warmup: u32, iterations: u32) -> anyhow::Result<(Vec<f64>, EnvDelta)> {
-            let mut log = self.log.borrow_mut();
-            let warmed_second = log.iter().filter(|(_, w, _)| *w > 0).count() % 2 == 1;
-            if warmup > 0 && warmed_second {
-                self.ms *= 0.99;
-            }
-            log.push((self.name, warmup, iterations));
-            let during = EnvDelta {
-                elapsed_ms: self.ms * f64::from(iterations),
-                nr_periods: Some(10),
-                nr_throttled: Some(1),
-                ..EnvDelta::default()
-            };
-            Ok((vec![self.ms; iterations as usize], during))
-        }
-    }
-
-    #[test]
-    fn the_order_is_seeded_balanced_and_shuffled() {
-        let o = round_order(40, 7);
-        assert_eq!(o, round_order(40, 7));
-        assert_ne!(o, round_order(40, 8));
-        assert_eq!(o.iter().filter(|f| **f == First::A).count(), 20);
-        assert_eq!(
-            round_order(5, 1).iter().filter(|f| **f == First::A).count(),
-            3
-        );
-        // Shuffled, not alternating.
-        assert!(o.windows(2).any(|w| w[0] == w[1]));
-    }
-
-    #[test]
-    fn rounds_are_shared_evenly_between_pairs() {
-        assert_eq!(rounds_per_pair(10, 2), [5, 5]);
-        assert_eq!(rounds_per_pair(10, 3), [4, 3, 3]);
-        assert_eq!(rounds_per_pair(3, 5), [1, 1, 1]);
-        assert_eq!(rounds_per_pair(7, 1), [7]);
-    }
-
-    #[test]
-    fn pairs_alternate_the_warm_up_order_and_cancel_its_effect() {
-        let log = Rc::new(RefCell::new(Vec::new()));
-        let plan = AbPlan {
-            rounds: NonZeroU32::new(4).unwrap(),
-            per_round: NonZeroU32::new(3).unwrap(),
-            warmup: 1,
-            pairs: NonZeroU32::new(2).unwrap(),
-            seed: 1,
-        };
-        let mut started = Vec::new();
-        let mut start = |p: u32| -> anyhow::Result<(Box<dyn Variant>, Box<dyn Variant>)> {
-            started.push(p);
-            let v = |ms, name| Fixed {
-                ms,
-                name,
-                log: Rc::clone(&log),
-            };
-            Ok((Box::new(v(2.0, 'a')), Box::new(v(4.0, 'b'))))
-        };
-        let mut seen = 0;
-        let out = interleave(&plan, Metric::Median, &mut start, &mut |_, _| seen += 1).unwrap();
-        assert_eq!(started, [0, 1]);
-        assert_eq!(seen, 4);
-        assert_eq!(out.pair, [0, 0, 1, 1]);
-        assert_eq!(out.a_samples_ms.len(), 12);
-        assert_eq!(out.b_samples_ms.len(), 12);
-        let warm: Vec<char> = log
-            .borrow()
-            .iter()
-            .filter(|c| c.1 > 0)
-            .map(|c| c.0)
-            .collect();
-        assert_eq!(warm, ['a', 'b', 'b', 'a']);
-        // Pair 0 saw B 1% fast, pair 1 saw A 1% fast: the mean is the true doubling.
-        let (r0, r1) = (out.round_log_ratios[0], out.round_log_ratios[3]);
-        assert!((r0 - (2f64 * 0.99).ln()).abs() < 1e-12, "{r0}");
-        assert!((r1 - (2f64 / 0.99).ln()).abs() < 1e-12, "{r1}");
-        let mean = out.round_log_ratios.iter().sum::<f64>() / 4.0;
-        assert!((mean - 2f64.ln()).abs() < 1e-12);
-        // The environment of every block adds up: 8 blocks of 10 periods, 1 throttled each.
-        assert_eq!(out.during.nr_periods, Some(80));
-        assert_eq!(out.during.nr_throttled, Some(8));
-        assert_eq!(out.during.throttled_period_ratio, Some(0.1));
-        assert!((out.during.elapsed_ms - 4.0 * (6.0 + 12.0)).abs() < 1.0);
+/// The threshold of a duet as a log ratio: the configured percentage, raised so that the change
+/// is also at least `min_abs_ms` on variant A's latency.
+pub fn threshold(t: &Thresholds, a_ms: f64) -> f64 {
+    let rel = (1.0 + t.max_regression_pct / 100.0).ln();
+    if a_ms.is_finite() && a_ms > 0.0 && t.min_abs_ms > 0.0 {
+        rel.max((1.0 + t.min_abs_ms / a_ms).ln())
+    } else {
+        rel
     }
 }
+
+/// The verdict of a duet for model `name` on `cpu_model`.
+pub fn verdict(
+    name: &str,
+    cpu_model: &str,
+    architecture: &str,
+    t: &Thresholds,
+    out: &DuetOutcome,
+) -> ModelVerdict {
+    let a_ms = metric_of(Metric::Median, &out.a_samples_ms);
+    let b_ms = metric_of(Metric::Median, &out.b_samples_ms);
+    let n = out.units.len();
+    let test = format!(
+        "duet: {n} units (ABBA/BAAB, {} iteration(s) per block) on {} worker pair(s); Hodges-Lehmann estimate, Wilcoxon signed-rank interval at each of up to {} planned looks, alpha {ALPHA} spent quadratically (valid at every look)",
+        out.per_block,
+        out.units.iter().map(|u| u.pair).max().map_or(0, |p| p + 1),
+        sequential::LOOKS
+    );
+    let mut v = ModelVerdict {
+        contamination: contamination::reasons_interleaved(&out.during),
+        baseline: Some(BaselineUsed {
+            source: "variant A".into(),
+            center_ms: a_ms,
+            runs_used: n,
+            runs_total: n,
+        }),
+        candidate_ms: Some(b_ms),
+        iterations: (out.a_samples_ms.len() + out.b_samples_ms.len()) as u32,
+        wall_time_s: out.wall_time.as_secs_f64(),
+        rounds: out
+            .units
+            .iter()
+            .map(|u| RoundChange {
+                first: serde_json::to_value(u.order)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                change_pct: pct(u.log_ratio),
+                pair: u.pair + 1,
+            })
+            .collect(),
+        ..ModelVerdict::new(name, cpu_model, architecture, t, test)
+    };
+    if t.metric == Metric::P95 {
+        v.reasons.push(
+            "the duet judges the typical latency (block medians); p95 is judged by `compare`"
+                .into(),
+        );
+    }
+    let th = threshold(t, a_ms);
+    let Some((look, i, c)) = out.decision else {
+        v.verdict = Verdict::Inconclusive;
+        v.reasons.insert(
+            0,
+            format!(
+                "only {n} unit(s) fit in the time budget: too few for an interval\n  fix: raise [thresholds.{architecture}] ab_time_budget_s"
+            ),
+        );
+        return v;
+    };
+    v.change_pct = Some(pct(i.estimate));
+    v.ci_pct = Some(PctInterval {
+        low: pct(i.low),
+        high: pct(i.high),
+    });
+    v.noise_pct = Some(pct((i.high - i.low) / 2.0));
+    v.mde_pct = Some(pct(sequential::minimum_detectable(&i, th)));
+    let interval = format!(
+        "[{:+.1}%, {:+.1}%] ({:.1}% interval at look {} of {}, {} units)",
+        pct(i.low),
+        pct(i.high),
+        100.0 * (1.0 - look.alpha),
+        out.looks
+            .iter()
+            .position(|l| *l == look)
+            .map_or(0, |k| k + 1),
+        out.looks.len(),
+        look.units
+    );
+    let (verdict, why) = match c {
+        Call::Regressed => (
+            Verdict::Regressed,
+            format!(
+                "{:+.1}%: the whole interval {interval} is above the {:.1}% threshold",
+                pct(i.estimate),
+                pct(th)
+            ),
+        ),
+        Call::Improved => (
+            Verdict::Improved,
+            format!(
+                "{:+.1}%: the whole interval {interval} is faster than -{:.1}%",
+                pct(i.estimate),
+                pct(th)
+            ),
+        ),
+        Call::Pass => (
+            Verdict::Pass,
+            format!(
+                "{:+.1}%: the whole interval {interval} is below the {:.1}% threshold",
+                pct(i.estimate),
+                pct(th)
+            ),
+        ),
+        Call::Continue => (
+            Verdict::Inconclusive,
+            format!(
+                "{:+.1}%: the interval {interval} still straddles the {:.1}% threshold when the {} ran out",
+                pct(i.estimate),
+                pct(th),
+                match out.stop {
+                    DuetStop::MaxUnits => "unit limit",
+                    _ => "time budget",
+                }
+            ),
+        ),
+    };
+    v.reasons.insert(0, why);
+    v.verdict = verdict;
+    if !v.contamination.is_empty() {
+        v.verdict = Verdict::Inconclusive;
+        v.reasons.insert(
+            0,
+            format!(
+                "contaminated run, not evidence: {}",
+                v.contamination.join("; ")
+            ),
+        );
+    }
+    v
+}
+
+#[cfg(test)]
+#[path = "ab_tests.rs"]
+mod tests;

@@ -185,6 +185,8 @@ pub fn compare_model(
     let (low, high) = e.ci_pct();
     v.ci_pct = Some(PctInterval { low, high });
     v.noise_pct = Some(e.noise_pct());
+    let t_log = (1.0 + t.max_regression_pct / 100.0).ln();
+    v.mde_pct = Some((e.minimum_detectable(t_log).exp() - 1.0) * 100.0);
     v.baseline = Some(BaselineUsed {
         source: path.display().to_string(),
         center_ms: e.baseline_ms,

@@ -27,6 +27,7 @@ pub const DEFAULT_THRESHOLDS: Thresholds = Thresholds {
     max_regression_pct: 5.0,
     min_abs_ms: 0.0,
     on_inconclusive: OnInconclusive::Warn,
+    ab_time_budget_s: None,
 };
 
 /// How the change was measured.
@@ -35,7 +36,7 @@ pub const DEFAULT_THRESHOLDS: Thresholds = Thresholds {
 pub enum Mode {
     /// A result file against the committed baseline history.
     Compare,
-    /// Two variants interleaved in one process.
+    /// Two variants alternated on the same CPUs (the duet).
     Ab,
 }
 
@@ -74,6 +75,10 @@ pub struct ModelVerdict {
     pub ci_pct: Option<PctInterval>,
     /// Half-width of that interval: the change the noise alone can produce, percent.
     pub noise_pct: Option<f64>,
+    /// The smallest slowdown this run would have called `regressed` with 95% power, percent: how
+    /// blind a `pass` was.
+    #[serde(default)]
+    pub mde_pct: Option<f64>,
     pub threshold_pct: f64,
     pub min_abs_ms: f64,
     pub on_inconclusive: OnInconclusive,
@@ -146,6 +151,7 @@ impl ModelVerdict {
             change_pct: None,
             ci_pct: None,
             noise_pct: None,
+            mde_pct: None,
             threshold_pct: t.max_regression_pct,
             min_abs_ms: t.min_abs_ms,
             on_inconclusive: t.on_inconclusive,

@@ -52,7 +52,10 @@ fn the_normal_approximation_continues_the_exact_count() {
         - normal_quantile(0.995) * (nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0).sqrt()
         + 0.5;
     // Within 0.05% of the exact rank, and on the conservative side (a wider interval).
-    assert!(approx.floor() <= exact && exact - approx < 5e-4 * exact, "{exact} vs {approx}");
+    assert!(
+        approx.floor() <= exact && exact - approx < 5e-4 * exact,
+        "{exact} vs {approx}"
+    );
     assert!(signed_rank_rank(EXACT_MAX + 1, 0.01) > signed_rank_rank(EXACT_MAX, 0.01));
 }
 
@@ -101,7 +104,10 @@ fn one_stalled_unit_moves_the_interval_by_one_rank_not_by_its_size() {
     let before = shift_interval(&d, 0.01).unwrap();
     d[5] = 3.0f64.ln(); // one unit where B stalled at 3x
     let after = shift_interval(&d, 0.01).unwrap();
-    assert!(after.estimate - before.estimate < 0.01, "{before:?} -> {after:?}");
+    assert!(
+        after.estimate - before.estimate < 0.01,
+        "{before:?} -> {after:?}"
+    );
     assert!(after.low - before.low < 0.01, "{before:?} -> {after:?}");
     assert_eq!(call(&after, 1.02f64.ln()), call(&before, 1.02f64.ln()));
 }
@@ -118,7 +124,13 @@ fn looks_spend_the_whole_budget_quadratically_at_planned_counts() {
     assert!((looks[0].alpha - ALPHA / 36.0).abs() < 1e-12);
     assert!((looks[5].alpha - ALPHA * 11.0 / 36.0).abs() < 1e-12);
     // A budget for fewer units than the first look: one look, the whole alpha.
-    assert_eq!(plan_looks(9, ALPHA), [Look { units: 9, alpha: ALPHA }]);
+    assert_eq!(
+        plan_looks(9, ALPHA),
+        [Look {
+            units: 9,
+            alpha: ALPHA
+        }]
+    );
     // Few distinct counts: no duplicate looks, still the whole alpha.
     let short = plan_looks(14, ALPHA);
     assert_eq!(
@@ -173,19 +185,28 @@ fn repeated_looks_keep_false_alarms_rare_on_heavy_tailed_a_a_runs() {
             _ => {}
         }
     }
-    assert!(regressed as f64 / runs as f64 <= 0.002, "{regressed} of {runs}");
+    assert!(
+        regressed as f64 / runs as f64 <= 0.002,
+        "{regressed} of {runs}"
+    );
     // ... and on the boundary itself (a true +2% change) at most alpha / 2 are called regressed.
     let boundary = (0..runs)
         .filter(|_| simulate(&mut rng, 1.02f64.ln(), 0.05, 37).0 == Call::Regressed)
         .count();
-    assert!(boundary as f64 / runs as f64 <= ALPHA / 2.0, "{boundary} of {runs}");
+    assert!(
+        boundary as f64 / runs as f64 <= ALPHA / 2.0,
+        "{boundary} of {runs}"
+    );
     // At this noise (5% per unit) the budget often ends undecided (`inconclusive`), never in a
     // wrong call; at 3% most A/A runs pass within it.
     assert!(passed > 0, "{passed} of {runs}");
     let quiet_passed = (0..1000)
         .filter(|_| simulate(&mut rng, 0.0, 0.03, 37).0 == Call::Pass)
         .count();
-    assert!(quiet_passed > 750, "{quiet_passed} of 1000 (824 with this seed)");
+    assert!(
+        quiet_passed > 750,
+        "{quiet_passed} of 1000 (824 with this seed)"
+    );
 }
 
 /// Power at a known shift, and early stopping for a large one.
@@ -196,12 +217,19 @@ fn real_slowdowns_are_caught_and_large_ones_early() {
     let caught = (0..runs)
         .filter(|_| simulate(&mut rng, 1.07f64.ln(), 0.04, 37).0 == Call::Regressed)
         .count();
-    assert!(caught as f64 / runs as f64 >= 0.95, "+7%: {caught} of {runs}");
+    assert!(
+        caught as f64 / runs as f64 >= 0.95,
+        "+7%: {caught} of {runs}"
+    );
     let mut at = Vec::new();
     for _ in 0..200 {
         let (c, units) = simulate(&mut rng, 1.2f64.ln(), 0.05, 37);
         assert_eq!(c, Call::Regressed);
         at.push(units as f64);
     }
-    assert_eq!(median(&at), MIN_UNITS as f64, "+20% is called at the first look");
+    assert_eq!(
+        median(&at),
+        MIN_UNITS as f64,
+        "+20% is called at the first look"
+    );
 }

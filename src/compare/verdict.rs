@@ -97,6 +97,11 @@ impl Estimate {
     pub fn noise_pct(&self) -> f64 {
         pct(self.q * self.sigma)
     }
+    /// The smallest slowdown (log ratio) [`decide`] calls `regressed` with 95% power at this
+    /// noise: the estimate must clear both the threshold `t` and `q` standard errors.
+    pub fn minimum_detectable(&self, t: f64) -> f64 {
+        t.max(self.q * self.sigma) + super::sequential::Z_POWER * self.sigma
+    }
 }
 
 fn pct(log_ratio: f64) -> f64 {
@@ -264,45 +269,6 @@ pub fn estimate_vs_history(
         sigma: (center_var + cand_var).sqrt(),
         q: Z_99,
     })
-}
-
-/// Interleaved A/B: per-round `ln(metric_B / metric_A)`. Their mean is the change; their spread
-/// (drift hits both variants of a round alike, so it cancels) gives the standard error, with a
-/// Student t quantile for the few rounds.
-pub fn estimate_ab(round_log_ratios: &[f64], a_ms: f64, b_ms: f64) -> Option<Estimate> {
-    let r = round_log_ratios.len();
-    if r < 2 || round_log_ratios.iter().any(|x| !x.is_finite()) {
-        return None;
-    }
-    let mean = round_log_ratios.iter().sum::<f64>() / r as f64;
-    Some(Estimate {
-        baseline_ms: a_ms,
-        candidate_ms: b_ms,
-        delta: mean,
-        sigma: sample_sd(round_log_ratios) / (r as f64).sqrt(),
-        q: t_quantile_995(r - 1),
-    })
-}
-
-/// Student t 0.995 quantile (two-sided 99%) for `df` degrees of freedom: a table up to 30,
-/// then the Cornish-Fisher expansion around [`Z_99`] (error < 0.001 there).
-pub fn t_quantile_995(df: usize) -> f64 {
-    const TABLE: [f64; 30] = [
-        63.657, 9.925, 5.841, 4.604, 4.032, 3.707, 3.499, 3.355, 3.250, 3.169, 3.106, 3.055, 3.012,
-        2.977, 2.947, 2.921, 2.898, 2.878, 2.861, 2.845, 2.831, 2.819, 2.807, 2.797, 2.787, 2.779,
-        2.771, 2.763, 2.756, 2.750,
-    ];
-    match df {
-        0 => f64::INFINITY,
-        d if d <= 30 => TABLE[d - 1],
-        d => {
-            let (z, v) = (Z_99, d as f64);
-            z + (z.powi(3) + z) / (4.0 * v)
-                + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * v * v)
-                + (3.0 * z.powi(7) + 19.0 * z.powi(5) + 17.0 * z.powi(3) - 15.0 * z)
-                    / (384.0 * v.powi(3))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -154,44 +154,23 @@ fn empty_or_nonsense_input_gives_no_estimate() {
         within_sd: 0.0,
     }];
     assert!(estimate_vs_history(&h, f64::NAN, 0.0, 8.0).is_none());
-    assert!(estimate_ab(&[0.1], 1.0, 1.1).is_none());
-    assert!(estimate_ab(&[0.1, f64::NAN], 1.0, 1.1).is_none());
 }
 
 #[test]
-fn ab_estimate_uses_the_t_quantile_of_the_rounds() {
-    // Recorded from an interleaved run: 10 rounds around +10%.
-    let r = [
-        0.101, 0.087, 0.112, 0.095, 0.104, 0.091, 0.099, 0.108, 0.093, 0.100,
-    ];
-    let e = estimate_ab(&r, 350.0, 386.8).unwrap();
-    assert_eq!(e.q, 3.250);
-    assert!((e.change_pct() - 10.4).abs() < 0.2, "{}", e.change_pct());
-    assert_eq!(decide(&e, &RULE, &[]).verdict, Verdict::Regressed);
-    // Identical variants: rounds scatter around 0.
-    let aa = [
-        0.01, -0.02, 0.015, -0.005, 0.0, 0.02, -0.01, -0.015, 0.005, 0.01,
-    ];
-    let e = estimate_ab(&aa, 350.0, 350.0).unwrap();
-    assert_eq!(decide(&e, &RULE, &[]).verdict, Verdict::Pass);
-}
-
-#[test]
-fn t_quantiles_are_right_and_approach_z() {
-    assert_eq!(t_quantile_995(9), 3.250);
-    assert!(
-        (t_quantile_995(40) - 2.704).abs() < 0.002,
-        "{}",
-        t_quantile_995(40)
-    );
-    assert!((t_quantile_995(120) - 2.617).abs() < 0.002);
-    assert!(t_quantile_995(0).is_infinite());
-    let mut last = f64::INFINITY;
-    for df in 1..200 {
-        let q = t_quantile_995(df);
-        assert!(q < last && q > Z_99, "df {df}");
-        last = q;
-    }
+fn the_minimum_detectable_slowdown_clears_both_the_threshold_and_the_noise() {
+    let e = |sigma: f64| Estimate {
+        baseline_ms: 100.0,
+        candidate_ms: 100.0,
+        delta: 0.0,
+        sigma,
+        q: Z_99,
+    };
+    let t = 1.05f64.ln();
+    // Quiet: the threshold binds; noisy: the noise does.
+    let quiet = e(0.005).minimum_detectable(t);
+    assert!((quiet - (t + 1.645 * 0.005)).abs() < 1e-12, "{quiet}");
+    let noisy = e(0.05).minimum_detectable(t);
+    assert!((noisy - (Z_99 + 1.645) * 0.05).abs() < 1e-12, "{noisy}");
 }
 
 #[test]

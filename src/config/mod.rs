@@ -316,6 +316,17 @@ impl Ctx<'_> {
                     "set e.g. min_abs_ms = 1.0",
                 ));
             }
+            if let Some(b) = v.ab_time_budget_s
+                && !(b.is_finite() && (1.0..=3600.0).contains(&b))
+            {
+                return Err(self.error(
+                    t.span(),
+                    format!(
+                        "`thresholds.{arch}.ab_time_budget_s` must be between 1 and 3600 seconds, got {b}"
+                    ),
+                    "set e.g. ab_time_budget_s = 60",
+                ));
+            }
         }
         let sizing = self.sizing(raw.sizing)?;
         let g = raw.gate.get_ref();

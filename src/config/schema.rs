@@ -381,6 +381,10 @@ pub struct Thresholds {
     /// What an inconclusive (contaminated or too noisy) run does to the check.
     #[serde(default)]
     pub on_inconclusive: OnInconclusive,
+    /// Seconds `ab` (and the `ci` duet) may measure before it calls the change inconclusive;
+    /// default [`crate::compare::ab::DEFAULT_BUDGET_S`].
+    #[serde(default)]
+    pub ab_time_budget_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -77,9 +77,12 @@ pub struct ModelVerdictView {
     /// Estimated change of the metric, percent (positive = slower).
     #[serde(default)]
     pub change_pct: Option<f64>,
-    /// 99% interval of the change, percent.
+    /// Interval of the change, percent (99% for `compare`, 95% over all looks for a duet).
     #[serde(default)]
     pub ci_pct: Option<PctInterval>,
+    /// The smallest slowdown the run would have caught with 95% power, percent.
+    #[serde(default)]
+    pub mde_pct: Option<f64>,
     /// Allowed slowdown, percent.
     #[serde(default)]
     pub threshold_pct: Option<f64>,

@@ -216,14 +216,13 @@ pub fn headline(input: &ReportInput, rows: &[Row]) -> String {
 fn ci_and_threshold(r: &Row) -> String {
     let mut parts = Vec::new();
     if let Some(ci) = r.verdict.ci_pct {
-        parts.push(format!(
-            "99% CI {} … {}",
-            pct(Some(ci.low)),
-            pct(Some(ci.high))
-        ));
+        parts.push(format!("CI {} … {}", pct(Some(ci.low)), pct(Some(ci.high))));
     }
     if let Some(t) = r.verdict.threshold_pct {
         parts.push(format!("threshold {}", threshold(t)));
+    }
+    if let Some(m) = r.verdict.mde_pct {
+        parts.push(format!("would catch ≥ {}", pct1(m)));
     }
     if parts.is_empty() {
         String::new()
@@ -241,9 +240,9 @@ fn model_table(w: &mut String, rows: &[Row], max_rows: Option<usize>) {
     let shown = max_rows.unwrap_or(usize::MAX).min(rows.len());
     let _ = writeln!(
         w,
-        "| Model | CPU | Baseline median | This run median | Baseline p95 | This run p95 | Change (99% CI) | Threshold | Verdict |"
+        "| Model | CPU | Baseline median | This run median | Baseline p95 | This run p95 | Change (CI) | Threshold | Would catch | Verdict |"
     );
-    let _ = writeln!(w, "|---|---|--:|--:|--:|--:|--:|--:|---|");
+    let _ = writeln!(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|---|");
     for r in &rows[..shown] {
         let v = r.verdict;
         let change = match (v.change_pct, v.ci_pct) {
@@ -257,7 +256,7 @@ fn model_table(w: &mut String, rows: &[Row], max_rows: Option<usize>) {
         };
         let _ = writeln!(
             w,
-            "| {} | {} | {} | {} | {} | {} | {} | {} on {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} on {} | {} | {} |",
             inline(&v.model),
             inline(&v.cpu_model),
             ms(r.baseline_median_ms),
@@ -267,6 +266,8 @@ fn model_table(w: &mut String, rows: &[Row], max_rows: Option<usize>) {
             change,
             v.threshold_pct.map_or_else(|| "—".to_owned(), threshold),
             if v.metric == "p95" { "p95" } else { "median" },
+            v.mde_pct
+                .map_or_else(|| "—".to_owned(), |m| format!("≥ {}", pct1(m))),
             v.verdict.badge()
         );
     }
@@ -336,6 +337,15 @@ pub(crate) fn pct(x: Option<f64>) -> String {
     match x {
         Some(x) if x.is_finite() => format!("{x:+.1}%"),
         _ => "—".to_owned(),
+    }
+}
+
+/// A percentage to one decimal, for figures that come out of arithmetic.
+fn pct1(p: f64) -> String {
+    if p.is_finite() {
+        format!("{p:.1}%")
+    } else {
+        "—".to_owned()
     }
 }
 

@@ -41,6 +41,7 @@ fn model_verdict(name: &str, verdict: Outcome, change: Option<f64>) -> ModelVerd
             high: c + 2.0,
         }),
         threshold_pct: Some(5.0),
+        mde_pct: change.map(|_| 7.25),
         baseline: change.map(|_| BaselineView {
             source: format!("baselines/{name}/x86_64/intel-xeon-platinum-8480.json"),
             center_ms: 500.0,
@@ -453,7 +454,7 @@ fn github_flavoured_rendering_of_a_hostile_name_is_inert() {
     let table = html.split("<table>").nth(1).unwrap_or_default();
     let table = table.split("</table>").next().unwrap_or_default();
     let headers = table.matches("</th>").count();
-    assert_eq!(headers, 9, "{table}");
+    assert_eq!(headers, 10, "{table}");
     for row in table.split("<tr>").skip(2) {
         assert_eq!(row.matches("</td>").count(), headers, "{row}");
     }

@@ -15,8 +15,9 @@ pub fn verdict_table(r: &VerdictReport) -> String {
         "model",
         "baseline (runs)",
         "candidate",
-        "change [99% CI]",
+        "change [CI]",
         "threshold",
+        "would catch",
         "verdict",
         "reason",
     ]);
@@ -33,6 +34,10 @@ pub fn verdict_table(r: &VerdictReport) -> String {
             ),
             right(change(m)),
             right(format!("{:.1}%", m.threshold_pct)),
+            right(
+                m.mde_pct
+                    .map_or_else(|| "-".into(), |d| format!(">= {d:.1}%")),
+            ),
             Cell::new(m.verdict.as_str()),
             Cell::new(m.reasons.first().cloned().unwrap_or_default()),
         ]);

@@ -247,8 +247,18 @@ async fn cancellation_while_waiting_deletes() {
     let s = Scenario::new("xeon");
     s.mount(&server, vec![(active(), pod_phase("Running"))], 1)
         .await;
-    let cancel = tokio::time::sleep(Duration::from_millis(100));
-    let err = run_job(client(&server), s.job.clone(), fast(), cancel)
+    // Cancel once the runner is polling (the Job was created), however slow the machine: a
+    // fixed delay fired before the create on a loaded CI machine.
+    let polling = async {
+        loop {
+            let seen = server.received_requests().await.unwrap_or_default();
+            if seen.iter().any(|r| r.method.as_str() == "GET") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    let err = run_job(client(&server), s.job.clone(), fast(), polling)
         .await
         .expect_err("cancelled");
     assert!(matches!(&err, K8sError::Cancelled { .. }), "{err:?}");

@@ -1,0 +1,255 @@
+use super::*;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::compare::DEFAULT_THRESHOLDS;
+
+/// A deterministic variant: every iteration takes a fixed time, 1% less if it was warmed up
+/// second (the effect several pairs cancel); logs its calls.
+struct Fixed {
+    ms: f64,
+    name: char,
+    log: Rc<RefCell<Vec<(char, u32, u32)>>>,
+}
+
+impl Variant for Fixed {
+    fn block(&mut self, warmup: u32, iterations: u32) -> anyhow::Result<(Vec<f64>, EnvDelta)> {
+        let mut log = self.log.borrow_mut();
+        let warmed_second = log.iter().filter(|(_, w, _)| *w > 0).count() % 2 == 1;
+        if warmup > 0 && warmed_second {
+            self.ms *= 0.99;
+        }
+        log.push((self.name, warmup, iterations));
+        let during = EnvDelta {
+            elapsed_ms: self.ms * f64::from(iterations),
+            nr_periods: Some(10),
+            nr_throttled: Some(0),
+            ..EnvDelta::default()
+        };
+        Ok((vec![self.ms; iterations as usize], during))
+    }
+}
+
+fn plan(max_units: usize, pairs: u32) -> DuetPlan {
+    DuetPlan {
+        budget: Duration::from_secs(3600),
+        per_block: NonZeroU32::new(3),
+        warmup: 1,
+        pairs: NonZeroU32::new(pairs).unwrap(),
+        max_units: Some(max_units),
+        threshold: 1.02f64.ln(),
+    }
+}
+
+#[test]
+fn units_alternate_abba_and_baab_and_pairs_take_turns() {
+    assert_eq!(unit_slot(0, 2), (0, Order::Abba));
+    assert_eq!(unit_slot(1, 2), (0, Order::Baab));
+    assert_eq!(unit_slot(2, 2), (1, Order::Abba));
+    assert_eq!(unit_slot(3, 2), (1, Order::Baab));
+    assert_eq!(unit_slot(4, 2), (0, Order::Abba));
+    assert_eq!(unit_slot(5, 1), (0, Order::Baab));
+}
+
+#[test]
+fn fast_models_get_blocks_of_about_a_tenth_of_a_second() {
+    assert_eq!(block_size(400.0), 1);
+    assert_eq!(block_size(99.0), 1);
+    assert_eq!(block_size(25.0), 4);
+    assert_eq!(block_size(1.0), 100);
+    assert_eq!(block_size(0.001), 1000);
+    assert_eq!(block_size(f64::NAN), 1);
+}
+
+#[test]
+fn linear_drift_cancels_within_a_unit() {
+    // a1 = 100, b1 = 101, b2 = 102, a2 = 103 (ABBA under a steady 1% per block drift).
+    let d = unit_log_ratio([100.0, 103.0], [101.0, 102.0]);
+    assert!(d.abs() < 1e-4, "{d}");
+}
+
+#[test]
+fn a_doubling_is_called_at_the_first_look_and_pairs_cancel_the_warm_up_order() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let mut started = Vec::new();
+    let mut start = |p: u32| -> anyhow::Result<(Box<dyn Variant>, Box<dyn Variant>)> {
+        started.push(p);
+        let v = |ms, name| Fixed {
+            ms,
+            name,
+            log: Rc::clone(&log),
+        };
+        Ok((Box::new(v(2.0, 'a')), Box::new(v(4.0, 'b'))))
+    };
+    let mut seen = 0;
+    let out = duet(&plan(100, 2), &mut start, &mut |_, _| seen += 1).unwrap();
+    assert_eq!(started, [0, 1]);
+    assert_eq!(out.stop, DuetStop::Decided);
+    assert_eq!(out.units.len(), sequential::MIN_UNITS);
+    assert_eq!(seen, sequential::MIN_UNITS);
+    let (_, i, c) = out.decision.unwrap();
+    assert_eq!(c, Call::Regressed);
+    // Pair 0 saw B 1% fast, pair 1 saw A 1% fast, in equal numbers: the estimate is the true
+    // doubling.
+    assert!((i.estimate - 2f64.ln()).abs() < 1e-12, "{i:?}");
+    let warm: Vec<char> = log
+        .borrow()
+        .iter()
+        .filter(|c| c.1 > 0)
+        .map(|c| c.0)
+        .collect();
+    assert_eq!(warm, ['a', 'b', 'b', 'a']);
+    // 12 units x 4 blocks x 3 iterations, half each.
+    assert_eq!(out.a_samples_ms.len(), 72);
+    assert_eq!(out.b_samples_ms.len(), 72);
+    assert_eq!(out.during.nr_periods, Some(480));
+    let v = verdict("m", "cpu", "x86_64", &DEFAULT_THRESHOLDS, &out);
+    assert_eq!(v.verdict, Verdict::Regressed);
+    assert!((v.change_pct.unwrap() - 100.0).abs() < 1e-9);
+    assert_eq!(v.rounds.len(), 12);
+    assert_eq!(v.rounds[1].first, "BAAB");
+    assert_eq!(v.rounds[2].pair, 2);
+    assert!(v.mde_pct.unwrap() > 5.0);
+    assert!(
+        v.reasons[0].contains("above the 5.0% threshold"),
+        "{:?}",
+        v.reasons
+    );
+}
+
+/// The machine both variants share: a speed factor that drifts by a random walk between
+/// blocks, heavy-tailed per-iteration noise and rare stalls. `factor` is B's true slowdown.
+struct Machine {
+    rng: ChaCha8Rng,
+    speed: f64,
+}
+
+struct Simulated {
+    machine: Rc<RefCell<Machine>>,
+    factor: f64,
+}
+
+impl Variant for Simulated {
+    fn block(&mut self, _warmup: u32, iterations: u32) -> anyhow::Result<(Vec<f64>, EnvDelta)> {
+        let mut m = self.machine.borrow_mut();
+        // The core's speed drifts +-3% per block, within 0.7x..1.4x.
+        let step = 0.03 * (m.rng.random::<f64>() - 0.5) * 2.0;
+        m.speed = (m.speed * (1.0 + step)).clamp(0.7, 1.4);
+        let samples = (0..iterations)
+            .map(|_| {
+                let (u, v): (f64, f64) = (m.rng.random(), m.rng.random());
+                let z = (-2.0 * (1.0 - u).ln()).sqrt() * (std::f64::consts::TAU * v).cos();
+                let stall = if m.rng.random::<f64>() < 0.02 {
+                    2.0 + m.rng.random::<f64>()
+                } else {
+                    1.0
+                };
+                400.0 * self.factor * m.speed * (0.05 * z).exp() * stall
+            })
+            .collect();
+        Ok((samples, EnvDelta::default()))
+    }
+}
+
+/// Whole duets on the simulated machine: 37 units (the tiny encoder's 60 s) at most, 2 pairs.
+fn simulated_calls(factor: f64, runs: usize, seed: u64) -> Vec<(Verdict, usize)> {
+    (0..runs)
+        .map(|r| {
+            let machine = Rc::new(RefCell::new(Machine {
+                rng: ChaCha8Rng::seed_from_u64(seed + r as u64),
+                speed: 1.0,
+            }));
+            let mut start = |_p: u32| -> anyhow::Result<(Box<dyn Variant>, Box<dyn Variant>)> {
+                let v = |factor| Simulated {
+                    machine: Rc::clone(&machine),
+                    factor,
+                };
+                Ok((Box::new(v(1.0)), Box::new(v(factor))))
+            };
+            let mut p = plan(37, 2);
+            p.per_block = NonZeroU32::new(1);
+            let out = duet(&p, &mut start, &mut |_, _| {}).unwrap();
+            let t = Thresholds {
+                max_regression_pct: 2.0,
+                ..DEFAULT_THRESHOLDS
+            };
+            let v = verdict("m", "cpu", "x86_64", &t, &out);
+            (v.verdict, out.units.len())
+        })
+        .collect()
+}
+
+/// The false-alarm rate over many simulated A/A duets with drift, noise and stalls.
+#[test]
+fn a_a_duets_on_a_drifting_machine_almost_never_regress() {
+    let calls = simulated_calls(1.0, 400, 1);
+    let regressed = calls.iter().filter(|c| c.0 == Verdict::Regressed).count();
+    assert!(regressed <= 4, "{regressed} of 400");
+    assert!(calls.iter().any(|c| c.0 == Verdict::Pass));
+}
+
+/// Power at a known shift, and a 20% slowdown called at the first look (in most runs).
+#[test]
+fn a_real_slowdown_on_a_drifting_machine_is_caught() {
+    let calls = simulated_calls(1.08, 200, 1000);
+    let caught = calls.iter().filter(|c| c.0 == Verdict::Regressed).count();
+    assert!(caught >= 190, "+8%: {caught} of 200");
+    let big = simulated_calls(1.2, 50, 5000);
+    assert!(big.iter().all(|c| c.0 == Verdict::Regressed), "{big:?}");
+    let units: Vec<f64> = big.iter().map(|c| c.1 as f64).collect();
+    assert_eq!(median(&units), sequential::MIN_UNITS as f64, "{big:?}");
+}
+
+#[test]
+fn too_few_units_for_an_interval_is_inconclusive_and_says_how_to_fix_it() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let mut start = |_p: u32| -> anyhow::Result<(Box<dyn Variant>, Box<dyn Variant>)> {
+        let v = |ms, name| Fixed {
+            ms,
+            name,
+            log: Rc::clone(&log),
+        };
+        Ok((Box::new(v(2.0, 'a')), Box::new(v(4.0, 'b'))))
+    };
+    let out = duet(&plan(3, 1), &mut start, &mut |_, _| {}).unwrap();
+    assert_eq!(out.stop, DuetStop::MaxUnits);
+    assert_eq!(out.decision, None);
+    let v = verdict("m", "cpu", "x86_64", &DEFAULT_THRESHOLDS, &out);
+    assert_eq!(v.verdict, Verdict::Inconclusive);
+    assert!(v.reasons[0].contains("ab_time_budget_s"), "{:?}", v.reasons);
+}
+
+#[test]
+fn throttling_makes_a_duet_inconclusive() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let mut start = |_p: u32| -> anyhow::Result<(Box<dyn Variant>, Box<dyn Variant>)> {
+        let v = |ms, name| Fixed {
+            ms,
+            name,
+            log: Rc::clone(&log),
+        };
+        Ok((Box::new(v(2.0, 'a')), Box::new(v(4.0, 'b'))))
+    };
+    let mut out = duet(&plan(100, 1), &mut start, &mut |_, _| {}).unwrap();
+    out.during.nr_throttled = Some(100);
+    out.during.throttled_period_ratio = Some(0.2);
+    let v = verdict("m", "cpu", "x86_64", &DEFAULT_THRESHOLDS, &out);
+    assert_eq!(v.verdict, Verdict::Inconclusive);
+    assert!(v.reasons[0].contains("throttled"), "{:?}", v.reasons);
+}
+
+#[test]
+fn the_threshold_also_honours_the_absolute_floor() {
+    let t = Thresholds {
+        max_regression_pct: 2.0,
+        min_abs_ms: 1.0,
+        ..DEFAULT_THRESHOLDS
+    };
+    // 1 ms on 10 ms is 10%: the floor binds; on 1000 ms it is 0.1%: the percentage does.
+    assert!((threshold(&t, 10.0) - 1.1f64.ln()).abs() < 1e-12);
+    assert!((threshold(&t, 1000.0) - 1.02f64.ln()).abs() < 1e-12);
+}
