@@ -269,6 +269,34 @@ pub struct CiArgs {
     )]
     pub result: Option<PathBuf>,
 
+    /// The duet: the pull request's base measured side by side with its head, which decides
+    /// the check. This is the merge base's benchmark.toml (its models and model files, e.g. from
+    /// `git worktree add ../base $(git merge-base origin/main HEAD)`).
+    #[arg(long = "base-config", value_name = "FILE", conflicts_with = "result")]
+    pub base_config: Option<PathBuf>,
+
+    /// The base's bench-gate build, for the base worker (default: this binary).
+    #[arg(long = "base-bin", value_name = "FILE", requires = "base_config")]
+    pub base_bin: Option<PathBuf>,
+
+    /// The base as a worker command instead (e.g. the previous image: 'docker run -i --rm
+    /// --cpuset-cpus "$BENCH_GATE_AB_CPUS" IMAGE bench-gate ab-worker -c /w/benchmark.toml
+    /// --model "$BENCH_GATE_AB_MODEL" --cpus all').
+    #[arg(long = "base-cmd", value_name = "SHELL", conflicts_with_all = ["base_config", "result"])]
+    pub base_cmd: Option<String>,
+
+    /// The head as a worker command (e.g. the new image); default: this binary with -c.
+    #[arg(long = "head-cmd", value_name = "SHELL", conflicts_with = "result")]
+    pub head_cmd: Option<String>,
+
+    #[command(flatten)]
+    pub knobs: DuetKnobs,
+
+    /// In a duet, skip the measured run compared with the committed baselines (shown beside
+    /// the duet as a second opinion; it never decides).
+    #[arg(long = "no-second-opinion")]
+    pub no_second_opinion: bool,
+
     #[command(flatten)]
     pub select: Selection,
 
@@ -428,6 +456,31 @@ pub struct AbArgs {
     #[arg(long = "b-cmd", value_name = "SHELL", conflicts_with_all = ["b_model", "b_config"])]
     pub b_cmd: Option<String>,
 
+    #[command(flatten)]
+    pub knobs: DuetKnobs,
+
+    /// CPUs to pin to, overriding `run.cpus`.
+    #[arg(long, value_name = "LIST")]
+    pub cpus: Option<String>,
+
+    #[command(flatten)]
+    pub ort: OrtLibArg,
+
+    /// Also write the verdict JSON here (atomically).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// Print nothing but errors (and the JSON verdict with --format json).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// How long and how finely a duet measures: shared by `ab` and the `ci` duet.
+#[derive(Debug, Clone, Args)]
+pub struct DuetKnobs {
     /// Seconds to measure before calling the change inconclusive (default: the config's
     /// `[thresholds.ARCH] ab_time_budget_s`, else 60). The duet stops earlier as soon as its
     /// interval lies wholly above or below the threshold.
@@ -448,24 +501,6 @@ pub struct AbArgs {
     /// pairs, so an even number cancels that (docs/verdict.md).
     #[arg(long = "worker-pairs", default_value_t = 2, value_name = "P")]
     pub pairs: u32,
-
-    /// CPUs to pin to, overriding `run.cpus`.
-    #[arg(long, value_name = "LIST")]
-    pub cpus: Option<String>,
-
-    #[command(flatten)]
-    pub ort: OrtLibArg,
-
-    /// Also write the verdict JSON here (atomically).
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub format: OutputFormat,
-
-    /// Print nothing but errors (and the JSON verdict with --format json).
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 /// One variant of `bench-gate ab`, driven over stdin/stdout (src/worker/protocol.rs). Started

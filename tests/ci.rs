@@ -144,3 +144,118 @@ fn ci_refuses_a_missing_out_dir() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr_of(&out).contains("--out-dir"), "{}", stderr_of(&out));
 }
+
+fn ci_duet(cfg: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    bench_gate()
+        .args(["ci", "--no-comment", "-q", "--max-units", "2", "-c"])
+        .arg(cfg)
+        .arg("--baselines")
+        .arg(out.join("baselines"))
+        .arg("--out-dir")
+        .arg(out)
+        .args(extra)
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap()
+}
+
+/// The duet decides (its verdict is whatever the machine's noise makes of 2 units: only the
+/// shape is checked), and the committed-baseline comparison is shown beside it.
+#[test]
+fn the_duet_of_base_and_head_decides_and_compare_is_a_second_opinion() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let head = write_config(dir.path(), &silero_config(SILERO_INPUTS));
+    let base_dir = dir.path().join("base");
+    std::fs::create_dir(&base_dir).unwrap();
+    let base = write_config(&base_dir, &silero_config(SILERO_INPUTS));
+    let out = ci_duet(
+        &head,
+        dir.path(),
+        &["--base-config", base.to_str().unwrap()],
+    );
+    let code = out.status.code().unwrap();
+    assert!([0, 1, 3].contains(&code), "{}", stderr_of(&out));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("verdict.json")).unwrap())
+            .unwrap();
+    assert_eq!(v["mode"], "ab");
+    assert_eq!(v["exit_code"], code);
+    let m = &v["models"][0];
+    assert_eq!(m["model"], "vad");
+    assert_eq!(m["rounds"].as_array().unwrap().len(), 2);
+    assert!(m["test"].as_str().unwrap().starts_with("duet:"), "{m}");
+    let second: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("compare.json")).unwrap())
+            .unwrap();
+    assert_eq!(second["mode"], "compare");
+    assert_eq!(second["verdict"], "no_baseline");
+    let md = std::fs::read_to_string(dir.path().join("comment.md")).unwrap();
+    assert!(md.contains("**Second opinion**"), "{md}");
+}
+
+#[test]
+fn a_model_only_the_head_has_gets_no_duet_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = write_config(dir.path(), &silero_config(SILERO_INPUTS));
+    let base_dir = dir.path().join("base");
+    std::fs::create_dir(&base_dir).unwrap();
+    let base = write_config(
+        &base_dir,
+        &silero_config(SILERO_INPUTS).replace("models.vad", "models.old"),
+    );
+    let out = ci_duet(
+        &head,
+        dir.path(),
+        &[
+            "--base-config",
+            base.to_str().unwrap(),
+            "--no-second-opinion",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("verdict.json")).unwrap())
+            .unwrap();
+    assert_eq!(v["models"][0]["verdict"], "no_baseline");
+    assert!(
+        v["models"][0]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("new model"),
+        "{v:#}"
+    );
+    assert!(!dir.path().join("compare.json").exists());
+}
+
+#[test]
+fn a_base_that_did_not_build_or_does_not_start_is_a_setup_error_not_a_regression() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = write_config(dir.path(), &silero_config(SILERO_INPUTS));
+    let out = ci_duet(
+        &head,
+        dir.path(),
+        &[
+            "--base-config",
+            head.to_str().unwrap(),
+            "--base-bin",
+            "/nonexistent/bench-gate",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr_of(&out).contains("did the base fail to build?"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = ci_duet(&head, dir.path(), &["--base-cmd", "echo gone >&2; exit 7"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("variant A (base)")
+            && err.contains("not a regression")
+            && err.contains("gone"),
+        "{err}"
+    );
+}

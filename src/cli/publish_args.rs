@@ -36,6 +36,11 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub sizing: Option<PathBuf>,
 
+    /// A second verdict to show beside the first without deciding anything: the `compare`
+    /// against committed baselines beside a `ci` duet.
+    #[arg(long = "second-opinion", value_name = "FILE")]
+    pub second_opinion: Option<PathBuf>,
+
     /// Where to write the report (atomically). Default: stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,

@@ -6,11 +6,11 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cli::{AbArgs, AbWorkerArgs};
+use crate::cli::{AbArgs, AbWorkerArgs, DuetKnobs};
 use crate::compare::ab::{DuetPlan, StartPair, Variant, duet};
 use crate::compare::comparability::{RunFacts, what_changed};
-use crate::compare::{DEFAULT_THRESHOLDS, Mode, VerdictReport, contamination};
-use crate::config::Config;
+use crate::compare::{DEFAULT_THRESHOLDS, Mode, ModelVerdict, VerdictReport, contamination};
+use crate::config::{Config, Thresholds};
 use crate::output;
 use crate::platform::{EnvDelta, affinity};
 use crate::worker::Worker;
@@ -48,72 +48,95 @@ pub fn ab(args: &AbArgs) -> Result<u8> {
         Side::new("A", &args.a_model, &args.a_config, &args.a_cmd),
         Side::new("B", &args.b_model, &args.b_config, &args.b_cmd),
     ];
-    let mut commands = Vec::new();
-    for side in &sides {
-        commands.push(side.command(&config, &name, &cpus, args.ort.path())?);
-    }
+    let a = sides[0].command(&config, &name, &cpus, args.ort.path())?;
+    let b = sides[1].command(&config, &name, &cpus, args.ort.path())?;
+    let t = thresholds_here(&config);
+    let v = duet_verdict(&name, [&a, &b], &t, &args.knobs, &config, args.quiet)?;
+    let report = VerdictReport::new(Mode::Ab, vec![v], false);
+    super::compare::finish(&report, args.output.as_deref(), args.format, args.quiet)
+}
+
+/// The config's thresholds for the architecture this process runs on (or the defaults).
+pub(super) fn thresholds_here(config: &Config) -> Thresholds {
     let arch = crate::platform::Environment::detect(config.cpu_label.as_deref())
         .cpu
         .architecture;
-    let t = config
+    config
         .thresholds
         .get(&arch)
         .cloned()
-        .unwrap_or(DEFAULT_THRESHOLDS);
-    let quiet = args.quiet;
-    for (side, l) in sides.iter().zip(&commands) {
-        output::status(quiet, format!("variant {}: {}", side.label, l.shown));
+        .unwrap_or(DEFAULT_THRESHOLDS)
+}
+
+impl DuetKnobs {
+    /// The plan these flags ask for, checked, with the config's budget as the default.
+    fn plan(&self, t: &Thresholds, warmup: u32) -> Result<DuetPlan> {
+        let Some(pairs) = NonZeroU32::new(self.pairs).filter(|p| p.get() <= 8) else {
+            bail!(
+                "--worker-pairs {}: must be between 1 and 8\n  fix: e.g. --worker-pairs 2",
+                self.pairs
+            );
+        };
+        let budget = self
+            .budget
+            .or(t.ab_time_budget_s)
+            .unwrap_or(crate::compare::ab::DEFAULT_BUDGET_S);
+        if !(budget.is_finite() && (1.0..=86_400.0).contains(&budget)) {
+            bail!(
+                "--budget {budget}: must be between 1 and 86400 seconds\n  fix: e.g. --budget 60"
+            );
+        }
+        let per_block = match self.per_block {
+            None => None,
+            Some(k) => Some(NonZeroU32::new(k).filter(|k| k.get() <= 100_000).with_context(|| {
+                format!("--iterations-per-block {k}: must be between 1 and 100000\n  fix: leave it out (automatic) or e.g. --iterations-per-block 1")
+            })?),
+        };
+        if self.max_units == Some(0) {
+            bail!(
+                "--max-units 0: at least 1 unit is needed\n  fix: leave it out, or e.g. --max-units 20"
+            );
+        }
+        Ok(DuetPlan {
+            budget: std::time::Duration::from_secs_f64(budget),
+            per_block,
+            warmup,
+            pairs,
+            max_units: self.max_units,
+            max_regression_pct: t.max_regression_pct,
+            min_abs_ms: t.min_abs_ms,
+        })
     }
-    // A command variant's own config is not readable from here: the base config's counts.
-    let warmup = commands.iter().map(|l| l.warmup).max().unwrap_or(1).max(1);
-    let Some(pairs) = NonZeroU32::new(args.pairs).filter(|p| p.get() <= 8) else {
-        bail!(
-            "--worker-pairs {}: must be between 1 and 8\n  fix: e.g. --worker-pairs 2",
-            args.pairs
-        );
-    };
-    let budget = args
-        .budget
-        .or(t.ab_time_budget_s)
-        .unwrap_or(crate::compare::ab::DEFAULT_BUDGET_S);
-    if !(budget.is_finite() && (1.0..=86_400.0).contains(&budget)) {
-        bail!("--budget {budget}: must be between 1 and 86400 seconds\n  fix: e.g. --budget 60");
+}
+
+/// Measures the duet of `launches` (A, B) for model `name` and returns its verdict. Shared by
+/// `ab` and the `ci` duet. The process must already be pinned where the workers will run.
+pub(super) fn duet_verdict(
+    name: &str,
+    launches: [&Launch; 2],
+    t: &Thresholds,
+    knobs: &DuetKnobs,
+    config: &Config,
+    quiet: bool,
+) -> Result<ModelVerdict> {
+    for l in launches {
+        output::status(quiet, format!("variant {}: {}", l.label, l.shown));
     }
-    let per_block = match args.per_block {
-        None => None,
-        Some(k) => Some(NonZeroU32::new(k).filter(|k| k.get() <= 100_000).with_context(|| {
-            format!("--iterations-per-block {k}: must be between 1 and 100000\n  fix: leave it out (automatic) or e.g. --iterations-per-block 1")
-        })?),
-    };
-    if args.max_units == Some(0) {
-        bail!(
-            "--max-units 0: at least 1 unit is needed\n  fix: leave it out, or e.g. --max-units 20"
-        );
-    }
-    let plan = DuetPlan {
-        budget: std::time::Duration::from_secs_f64(budget),
-        per_block,
-        warmup,
-        pairs,
-        max_units: args.max_units,
-        // Refined once A's latency is known (the absolute floor); the percentage for now.
-        threshold: (1.0 + t.max_regression_pct / 100.0).ln(),
-    };
+    let warmup = launches.iter().map(|l| l.warmup).max().unwrap_or(1).max(1);
+    let plan = knobs.plan(t, warmup)?;
+    let (budget_s, pairs) = (plan.budget.as_secs_f64(), plan.pairs);
     // The first pair's hellos describe the variants; later pairs must say the same.
     let mut seen: Option<(Hello, Hello)> = None;
     let mut start_pair = |p: u32| -> Result<(Box<dyn Variant>, Box<dyn Variant>)> {
-        let spawn = |i: usize| {
-            let l = &commands[i];
-            Worker::spawn(sides[i].label, &l.shown, clone_command(&l.command))
-        };
-        let (a, b) = (spawn(0)?, spawn(1)?);
+        let spawn = |l: &Launch| Worker::spawn(&l.label, &l.shown, clone_command(&l.command));
+        let (a, b) = (spawn(launches[0])?, spawn(launches[1])?);
         check_same_place(&a.hello, &b.hello)?;
         match &seen {
             None => {
                 output::status(
                     quiet,
                     format!(
-                        "ab `{name}`: duet of up to {budget:.0} s on {pairs} fresh pair(s) of worker processes, pinned to CPUs {} on {}",
+                        "ab `{name}`: duet of up to {budget_s:.0} s on {pairs} fresh pair(s) of worker processes, pinned to CPUs {} on {}",
                         affinity::format_cpu_list(&a.hello.pinned_cpus),
                         a.hello.cpu_model
                     ),
@@ -133,12 +156,12 @@ pub fn ab(args: &AbArgs) -> Result<u8> {
         }
         Ok((Box::new(a), Box::new(b)))
     };
-    let attempt = |start: &mut StartPair<'_>| {
-        duet(&plan, start, &mut |i, r| {
+    let attempt = |start: &mut StartPair<'_>, plan: &DuetPlan| {
+        duet(plan, start, &mut |i, r| {
             output::status(quiet, format!("  unit {i}: B/A = {:.3}", r.exp()));
         })
     };
-    let mut out = attempt(&mut start_pair)?;
+    let mut out = attempt(&mut start_pair, &plan)?;
     let mut notes = Vec::new();
     if !contamination::reasons_interleaved(&out.during).is_empty()
         && config.gate.rerun_on_contamination
@@ -147,16 +170,14 @@ pub fn ab(args: &AbArgs) -> Result<u8> {
             "the first attempt was contaminated; measured again ([gate] rerun_on_contamination)"
                 .to_string(),
         );
-        out = attempt(&mut start_pair)?;
+        out = attempt(&mut start_pair, &plan)?;
     }
     let (ha, hb) = seen.expect("at least one pair ran");
     notes.extend(contamination::interleaved_notes(&out.during));
-    let changed = what_changed(&facts(&ha), &facts(&hb));
-    let mut v = crate::compare::ab::verdict(&name, &ha.cpu_model, &ha.architecture, &t, &out);
-    v.what_changed = changed;
+    let mut v = crate::compare::ab::verdict(name, &ha.cpu_model, &ha.architecture, t, &out);
+    v.what_changed = what_changed(&facts(&ha), &facts(&hb));
     v.reasons.extend(notes);
-    let report = VerdictReport::new(Mode::Ab, vec![v], false);
-    super::compare::finish(&report, args.output.as_deref(), args.format, quiet)
+    Ok(v)
 }
 
 /// `bench-gate ab-worker`: serves one variant on stdin/stdout.
@@ -174,12 +195,76 @@ pub fn worker(args: &AbWorkerArgs) -> Result<u8> {
 }
 
 /// How to start one variant's worker.
-struct Launch {
+pub(super) struct Launch {
+    /// How errors and progress name the variant: "A", "B", "A (base)".
+    pub label: String,
     /// The command as the user should see it.
-    shown: String,
-    command: Command,
+    pub shown: String,
+    pub command: Command,
     /// Un-timed iterations its model asks for.
-    warmup: u32,
+    pub warmup: u32,
+}
+
+impl Launch {
+    /// A worker given as a shell command; it is told the CPUs and the model in
+    /// `$BENCH_GATE_AB_CPUS` and `$BENCH_GATE_AB_MODEL`.
+    pub fn shell(label: &str, shell: &str, cpus: &[usize], model: &str, warmup: u32) -> Launch {
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg(shell)
+            .env("BENCH_GATE_AB_CPUS", affinity::format_cpu_list(cpus))
+            .env("BENCH_GATE_AB_MODEL", model);
+        Launch {
+            label: label.into(),
+            shown: shell.to_string(),
+            command: c,
+            warmup,
+        }
+    }
+
+    /// `exe ab-worker` for model `name` of `config_path`, pinned to `cpus`.
+    pub fn worker(
+        label: &str,
+        exe: &Path,
+        config_path: &Path,
+        name: &str,
+        cpus: &[usize],
+        ort_lib: Option<&Path>,
+        warmup: u32,
+    ) -> Launch {
+        let mut l = Launch {
+            label: label.into(),
+            shown: exe.display().to_string(),
+            command: Command::new(exe),
+            warmup,
+        };
+        l.arg("ab-worker")
+            .arg("-c")
+            .arg(absolute(config_path))
+            .arg("--model")
+            .arg(name)
+            .arg("--cpus")
+            .arg(affinity::format_cpu_list(cpus));
+        if let Some(lib) = ort_lib {
+            l.arg("--ort-lib").arg(absolute(lib));
+        }
+        l
+    }
+
+    /// Replaces an `onnx` model's file in the worker.
+    fn model_file(mut self, file: Option<&Path>) -> Launch {
+        if let Some(m) = file {
+            self.arg("--model-file").arg(absolute(m));
+        }
+        self
+    }
+
+    fn arg(&mut self, a: impl AsRef<std::ffi::OsStr>) -> &mut Launch {
+        self.shown.push(' ');
+        self.shown.push_str(&a.as_ref().to_string_lossy());
+        self.command.arg(a);
+        self
+    }
 }
 
 /// How one variant is given on the command line.
@@ -215,16 +300,9 @@ impl<'a> Side<'a> {
         ort_lib: Option<&Path>,
     ) -> Result<Launch> {
         let flag = |what: &str| format!("--{}-{what}", self.label.to_lowercase());
-        let cpu_list = affinity::format_cpu_list(cpus);
         if let Some(shell) = self.cmd {
-            let mut c = Command::new("sh");
-            c.arg("-c").arg(shell).env("BENCH_GATE_AB_CPUS", &cpu_list);
             let warmup = config.model(name).map_or(1, |m| m.warmup);
-            return Ok(Launch {
-                shown: shell.to_string(),
-                command: c,
-                warmup,
-            });
+            return Ok(Launch::shell(self.label, shell, cpus, name, warmup));
         }
         let (config_path, model) = match self.config {
             Some(p) => {
@@ -244,33 +322,16 @@ impl<'a> Side<'a> {
             ),
         };
         let exe = std::env::current_exe().context("cannot locate the bench-gate executable")?;
-        let mut args: Vec<std::ffi::OsString> = vec![
-            "ab-worker".into(),
-            "-c".into(),
-            absolute(&config_path).into(),
-            "--model".into(),
-            name.into(),
-            "--cpus".into(),
-            cpu_list.into(),
-        ];
-        if let Some(m) = self.model {
-            args.extend(["--model-file".into(), absolute(m).into()]);
-        }
-        if let Some(l) = ort_lib {
-            args.extend(["--ort-lib".into(), absolute(l).into()]);
-        }
-        let shown = std::iter::once(std::ffi::OsString::from("bench-gate"))
-            .chain(args.iter().cloned())
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let mut command = Command::new(exe);
-        command.args(args);
-        Ok(Launch {
-            shown,
-            command,
-            warmup: model.warmup,
-        })
+        Ok(Launch::worker(
+            self.label,
+            &exe,
+            &config_path,
+            name,
+            cpus,
+            ort_lib,
+            model.warmup,
+        )
+        .model_file(self.model))
     }
 }
 

@@ -24,9 +24,19 @@ pub fn ci(a: &CiArgs) -> Result<u8> {
     }
     let config = Config::load(&a.config.config)?;
     let files = Files::in_dir(&a.out_dir, a.result.as_deref());
-    let mut code = run_and_compare(a, &files)?;
+    let duet = a.base_config.is_some() || a.base_cmd.is_some();
+    let mut code = if duet {
+        let code = super::duet::base_against_head(a, &config, &files.verdict)?;
+        if !a.no_second_opinion {
+            run_and_compare_to(a, &files.result, &files.second_opinion)?;
+        }
+        code
+    } else {
+        run_and_compare(a, &files)?
+    };
     let mut verdict = read_verdict(&files.verdict)?;
-    if config.gate.rerun_on_contamination
+    if !duet
+        && config.gate.rerun_on_contamination
         && a.result.is_none()
         && verdict.models.iter().any(|m| !m.contamination.is_empty())
     {
@@ -40,8 +50,10 @@ pub fn ci(a: &CiArgs) -> Result<u8> {
     let report = ReportArgs {
         verdict: files.verdict.clone(),
         format: ReportFormat::Markdown,
-        result: Some(files.result.clone()),
+        result: files.result.is_file().then(|| files.result.clone()),
         sizing: a.sizing.clone(),
+        second_opinion: (duet && files.second_opinion.is_file())
+            .then(|| files.second_opinion.clone()),
         output: Some(files.comment.clone()),
         gate: a.gate.clone(),
         commit: None,
@@ -89,7 +101,10 @@ pub fn ci(a: &CiArgs) -> Result<u8> {
 
 struct Files {
     result: PathBuf,
+    /// The gate's verdict: `compare`'s, or the duet's.
     verdict: PathBuf,
+    /// Beside a duet: `compare`'s verdict, shown but not deciding.
+    second_opinion: PathBuf,
     comment: PathBuf,
 }
 
@@ -99,6 +114,7 @@ impl Files {
         Files {
             result: given.map_or_else(|| dir.join("result.json"), Path::to_path_buf),
             verdict: dir.join("verdict.json"),
+            second_opinion: dir.join("compare.json"),
             comment: dir.join("comment.md"),
         }
     }
@@ -106,18 +122,22 @@ impl Files {
 
 /// Measures (unless a result was given) and compares; returns compare's exit code.
 fn run_and_compare(a: &CiArgs, files: &Files) -> Result<u8> {
+    run_and_compare_to(a, &files.result, &files.verdict)
+}
+
+fn run_and_compare_to(a: &CiArgs, result: &Path, verdict: &Path) -> Result<u8> {
     if a.result.is_none() {
-        measure(a, &files.result)?;
+        measure(a, result)?;
     }
     let compare = CompareArgs {
         config: ConfigArg {
             config: a.config.config.clone(),
         },
-        result: files.result.clone(),
+        result: result.to_path_buf(),
         baselines: BaselinesArg {
             baselines: a.baselines.baselines.clone(),
         },
-        output: Some(files.verdict.clone()),
+        output: Some(verdict.to_path_buf()),
         format: OutputFormat::Table,
     };
     super::compare::compare(&compare)

@@ -5,6 +5,7 @@ mod baseline;
 mod ci;
 mod comment;
 mod compare;
+mod duet;
 mod env;
 mod k8s;
 mod load;

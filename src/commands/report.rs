@@ -50,7 +50,13 @@ pub fn load(args: &ReportArgs, get: &dyn Fn(&str) -> Option<String>) -> Result<R
         })
         .collect();
     let provenance = provenance(args, result.as_ref(), get);
+    let second_opinion = args
+        .second_opinion
+        .as_deref()
+        .map(read_verdict)
+        .transpose()?;
     Ok(ReportInput {
+        second_opinion,
         gate: args.gate.clone(),
         verdict,
         result,
@@ -175,6 +181,7 @@ mod tests {
 
     fn args() -> ReportArgs {
         ReportArgs {
+            second_opinion: None,
             verdict: PathBuf::from("v.json"),
             format: ReportFormat::Markdown,
             result: None,

@@ -51,8 +51,9 @@ pub struct DuetPlan {
     pub pairs: NonZeroU32,
     /// Stop after this many units even if undecided (quick checks, tests).
     pub max_units: Option<usize>,
-    /// The regression threshold as a log ratio.
-    pub threshold: f64,
+    /// The rule: allowed slowdown, percent, and the absolute floor, ms (see [`threshold`]).
+    pub max_regression_pct: f64,
+    pub min_abs_ms: f64,
 }
 
 /// The order of a unit.
@@ -225,7 +226,7 @@ pub fn duet(
             let look = out.looks[next_look];
             next_look += 1;
             if let Some(i) = sequential::shift_interval(&d, look.alpha) {
-                let c = sequential::call(&i, plan.threshold);
+                let c = sequential::call(&i, plan_threshold(plan, &out.a_samples_ms));
                 out.decision = Some((look, i, c));
                 if c != Call::Continue {
                     out.stop = DuetStop::Decided;
@@ -247,7 +248,8 @@ pub fn duet(
         {
             out.looks.truncate(next_look);
             out.looks.push(look);
-            out.decision = Some((look, i, sequential::call(&i, plan.threshold)));
+            let th = plan_threshold(plan, &out.a_samples_ms);
+            out.decision = Some((look, i, sequential::call(&i, th)));
         }
     }
     out.during = EnvDelta::total(&during);
@@ -261,13 +263,21 @@ fn pct(log_ratio: f64) -> f64 {
 
 /// The threshold of a duet as a log ratio: the configured percentage, raised so that the change
 /// is also at least `min_abs_ms` on variant A's latency.
-pub fn threshold(t: &Thresholds, a_ms: f64) -> f64 {
-    let rel = (1.0 + t.max_regression_pct / 100.0).ln();
-    if a_ms.is_finite() && a_ms > 0.0 && t.min_abs_ms > 0.0 {
-        rel.max((1.0 + t.min_abs_ms / a_ms).ln())
+pub fn threshold(max_regression_pct: f64, min_abs_ms: f64, a_ms: f64) -> f64 {
+    let rel = (1.0 + max_regression_pct / 100.0).ln();
+    if a_ms.is_finite() && a_ms > 0.0 && min_abs_ms > 0.0 {
+        rel.max((1.0 + min_abs_ms / a_ms).ln())
     } else {
         rel
     }
+}
+
+fn plan_threshold(plan: &DuetPlan, a_samples_ms: &[f64]) -> f64 {
+    threshold(
+        plan.max_regression_pct,
+        plan.min_abs_ms,
+        metric_of(Metric::Median, a_samples_ms),
+    )
 }
 
 /// The verdict of a duet for model `name` on `cpu_model`.
@@ -318,7 +328,7 @@ pub fn verdict(
                 .into(),
         );
     }
-    let th = threshold(t, a_ms);
+    let th = threshold(t.max_regression_pct, t.min_abs_ms, a_ms);
     let Some((look, i, c)) = out.decision else {
         v.verdict = Verdict::Inconclusive;
         v.reasons.insert(

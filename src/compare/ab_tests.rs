@@ -41,7 +41,8 @@ fn plan(max_units: usize, pairs: u32) -> DuetPlan {
         warmup: 1,
         pairs: NonZeroU32::new(pairs).unwrap(),
         max_units: Some(max_units),
-        threshold: 1.02f64.ln(),
+        max_regression_pct: 2.0,
+        min_abs_ms: 0.0,
     }
 }
 
@@ -244,12 +245,7 @@ fn throttling_makes_a_duet_inconclusive() {
 
 #[test]
 fn the_threshold_also_honours_the_absolute_floor() {
-    let t = Thresholds {
-        max_regression_pct: 2.0,
-        min_abs_ms: 1.0,
-        ..DEFAULT_THRESHOLDS
-    };
     // 1 ms on 10 ms is 10%: the floor binds; on 1000 ms it is 0.1%: the percentage does.
-    assert!((threshold(&t, 10.0) - 1.1f64.ln()).abs() < 1e-12);
-    assert!((threshold(&t, 1000.0) - 1.02f64.ln()).abs() < 1e-12);
+    assert!((threshold(2.0, 1.0, 10.0) - 1.1f64.ln()).abs() < 1e-12);
+    assert!((threshold(2.0, 1.0, 1000.0) - 1.02f64.ln()).abs() < 1e-12);
 }

@@ -183,6 +183,9 @@ pub struct ReportInput {
     /// Baseline histories for the chart (models without history get no line).
     pub history: Vec<History>,
     pub provenance: Provenance,
+    /// Beside a duet's verdict: `compare` against the committed baselines, shown for the
+    /// cross-CPU context and the trend; it never decides.
+    pub second_opinion: Option<VerdictView>,
 }
 
 impl ReportInput {
@@ -195,6 +198,7 @@ impl ReportInput {
             sizing: Vec::new(),
             history: Vec::new(),
             provenance: Provenance::default(),
+            second_opinion: None,
         }
     }
 }

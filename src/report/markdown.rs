@@ -101,6 +101,9 @@ pub fn render_layout(input: &ReportInput, layout: Layout) -> String {
     let _ = writeln!(w, "{}", marker(&input.gate));
     let _ = writeln!(w, "{}\n", headline(input, &rows));
     model_table(w, &rows, layout.max_rows);
+    if let Some(second) = &input.second_opinion {
+        second_opinion(w, second);
+    }
     sections::what_changed(w, &rows, layout.max_rows);
     sections::warnings(w, input, &rows, layout.max_rows);
     let sizings = layout.max_rows.unwrap_or(MAX_SIZING).min(MAX_SIZING);
@@ -338,6 +341,27 @@ pub(crate) fn pct(x: Option<f64>) -> String {
         Some(x) if x.is_finite() => format!("{x:+.1}%"),
         _ => "—".to_owned(),
     }
+}
+
+/// The committed-baseline verdict beside a duet: one line per model, marked as not deciding.
+fn second_opinion(w: &mut String, v: &super::VerdictView) {
+    let _ = writeln!(
+        w,
+        "**Second opinion** (this run against the committed baselines for this CPU; shown for context, the duet above decides):\n"
+    );
+    for m in &v.models {
+        let change = match (m.change_pct, m.ci_pct) {
+            (Some(c), Some(ci)) => format!(
+                " {} (CI {} … {})",
+                pct(Some(c)),
+                pct(Some(ci.low)),
+                pct(Some(ci.high))
+            ),
+            (c, _) => c.map_or_else(String::new, |c| format!(" {}", pct(Some(c)))),
+        };
+        let _ = writeln!(w, "- {}: {}{change}", inline(&m.model), m.verdict.badge());
+    }
+    let _ = writeln!(w);
 }
 
 /// A percentage to one decimal, for figures that come out of arithmetic.

@@ -186,6 +186,7 @@ fn full_input(v: VerdictView) -> ReportInput {
         .map(|m| model_result(&m.model, m.candidate_ms.unwrap_or(510.0)))
         .collect();
     ReportInput {
+        second_opinion: None,
         gate: "pr-gate".into(),
         result: Some(run_result(results)),
         sizing: vec![SizingSection {

@@ -1,0 +1,119 @@
+//! `bench-gate ci --base-config/--base-cmd`: the pull request's base against its head, each model
+//! measured as a duet (the same code as `ab`), which decides the check.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use super::ab::{Launch, duet_verdict, thresholds_here};
+use crate::cli::CiArgs;
+use crate::compare::{Mode, ModelVerdict, VerdictReport};
+use crate::config::Config;
+use crate::output;
+use crate::platform::affinity;
+
+/// Runs the duet of every selected model and writes the verdict to `out`; returns its exit code.
+pub fn base_against_head(a: &CiArgs, head: &Config, out: &Path) -> Result<u8> {
+    let base = match &a.base_config {
+        Some(p) => Some(Config::load(p).with_context(|| {
+            format!(
+                "the base's config {} cannot be used for the duet\n  fix: check out the merge base (git worktree add) and pass its benchmark.toml, or leave --base-config out to gate on the committed baselines alone",
+                p.display()
+            )
+        })?),
+        None => None,
+    };
+    let cpus = match &a.select.cpus {
+        Some(c) => crate::config::cpus_arg(c).map_err(|e| {
+            anyhow::anyhow!("--cpus {c}: {e}\n  fix: use a CPU list such as 0, 2-3 or 0,2")
+        })?,
+        None => head.cpus.clone(),
+    };
+    affinity::pin_current_process(&cpus).with_context(|| format!("cannot pin to CPUs {cpus:?}"))?;
+    let exe = std::env::current_exe().context("cannot locate the bench-gate executable")?;
+    let base_bin = a.base_bin.clone().unwrap_or_else(|| exe.clone());
+    if base.is_some() && !base_bin.is_file() {
+        bail!(
+            "--base-bin {}: no such file (did the base fail to build?)\n  fix: build the merge base's bench-gate, or leave --base-bin out to run the base's config with this build",
+            base_bin.display()
+        );
+    }
+    let t = thresholds_here(head);
+    let mut models = Vec::new();
+    for m in &head.models {
+        if !a.select.models.is_empty() && !a.select.models.contains(&m.name) {
+            continue;
+        }
+        let base_model = match &base {
+            Some(b) => match b.model(&m.name) {
+                Some(bm) => Some(bm),
+                None => {
+                    models.push(new_model(m.name.as_str(), &t));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let base_launch = match (&a.base_cmd, &base, base_model) {
+            (Some(cmd), _, _) => Launch::shell("A (base)", cmd, &cpus, &m.name, m.warmup),
+            (None, Some(b), Some(bm)) => Launch::worker(
+                "A (base)",
+                &base_bin,
+                &b.path,
+                &m.name,
+                &cpus,
+                a.ort.path(),
+                bm.warmup,
+            ),
+            _ => unreachable!("duet mode needs --base-config or --base-cmd"),
+        };
+        let head_launch = match &a.head_cmd {
+            Some(cmd) => Launch::shell("B (head)", cmd, &cpus, &m.name, m.warmup),
+            None => Launch::worker(
+                "B (head)",
+                &exe,
+                &head.path,
+                &m.name,
+                &cpus,
+                a.ort.path(),
+                m.warmup,
+            ),
+        };
+        output::status(
+            a.quiet,
+            format!("duet `{}`: base (A) against head (B)", m.name),
+        );
+        let v = duet_verdict(
+            &m.name,
+            [&base_launch, &head_launch],
+            &t,
+            &a.knobs,
+            head,
+            a.quiet,
+        )
+        .with_context(|| {
+            format!(
+                "the duet of `{}` could not run (a base that fails to build or start is a setup error, not a regression)",
+                m.name
+            )
+        })?;
+        models.push(v);
+    }
+    if models.is_empty() {
+        bail!(
+            "no model of {} was selected for the duet\n  fix: check --model",
+            head.path.display()
+        );
+    }
+    let report = VerdictReport::new(Mode::Ab, models, false);
+    super::compare::finish(&report, Some(out), crate::cli::OutputFormat::Table, a.quiet)
+}
+
+/// A model only the head has: nothing to measure it against side by side.
+fn new_model(name: &str, t: &crate::config::Thresholds) -> ModelVerdict {
+    let mut v = ModelVerdict::new(name, "", "", t, "none (new model)".into());
+    v.reasons.push(format!(
+        "new model: `{name}` is not in the base's config, so there is no duet; the committed-baseline comparison is its only verdict"
+    ));
+    v
+}
