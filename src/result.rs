@@ -15,6 +15,8 @@ use crate::platform::{EnvDelta, Environment};
 use crate::runner::StopReason;
 use crate::stats::Summary;
 
+pub mod validate;
+
 /// Bumped on any incompatible change; readers refuse newer versions.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -179,7 +181,15 @@ pub enum ResultError {
     #[error(
         "{path} has schema_version {found}, newer than this bench-gate understands ({SCHEMA_VERSION})\n  fix: upgrade bench-gate"
     )]
-    NewerSchema { path: PathBuf, found: u32 },
+    NewerSchema { path: PathBuf, found: u64 },
+    #[error(
+        "result file {path} is not a usable measurement:\n    {}\n  fix: pass the file exactly as `bench-gate run -o` wrote it (restore a hand-edited or truncated copy), or measure again",
+        problems.join("\n    ")
+    )]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
 }
 
 /// Fails early (before any measuring) when `path` could not be written later.
@@ -229,7 +239,9 @@ impl RunResult {
         s
     }
 
+    /// Writes the result atomically, refusing one that no reader would accept.
     pub fn write(&self, path: &Path) -> Result<(), ResultError> {
+        self.check(path)?;
         write_atomic(path, self.to_json().as_bytes())
     }
 
@@ -257,13 +269,30 @@ impl RunResult {
         if version > u64::from(SCHEMA_VERSION) {
             return Err(ResultError::NewerSchema {
                 path: path.to_path_buf(),
-                found: version as u32,
+                found: version,
             });
         }
-        serde_path_to_error::deserialize(value).map_err(|e| ResultError::Parse {
-            path: path.to_path_buf(),
-            message: format!("at `{}`: {}", e.path(), e.inner()),
-        })
+        let result: RunResult =
+            serde_path_to_error::deserialize(value).map_err(|e| ResultError::Parse {
+                path: path.to_path_buf(),
+                message: format!("at `{}`: {}", e.path(), e.inner()),
+            })?;
+        result.check(path)?;
+        Ok(result)
+    }
+
+    /// Refuses a result with any of [`validate::problems`], naming `path` (where it was read
+    /// from, or where it is about to be written).
+    pub fn check(&self, path: &Path) -> Result<(), ResultError> {
+        let problems = validate::problems(self);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ResultError::Invalid {
+                path: path.to_path_buf(),
+                problems,
+            })
+        }
     }
 }
 
