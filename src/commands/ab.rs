@@ -60,7 +60,16 @@ pub fn ab(args: &AbArgs) -> Result<u8> {
         None => config.cpus.clone(),
     };
     // Pinned here too, so a user's worker command (and anything it starts) inherits the CPUs.
-    affinity::pin_current_process(&cpus).with_context(|| format!("cannot pin to CPUs {cpus:?}"))?;
+    affinity::pin_current_process(&cpus).with_context(|| {
+        let origin = args
+            .cpus
+            .as_ref()
+            .map_or_else(|| config.cpus_origin.clone(), |c| format!("--cpus {c}"));
+        format!(
+            "cannot pin to CPUs {} ({origin})",
+            affinity::format_cpu_list(&cpus)
+        )
+    })?;
     let sides = [
         Side::new("A", &args.a_model, &args.a_config, &args.a_cmd),
         Side::new("B", &args.b_model, &args.b_config, &args.b_cmd),

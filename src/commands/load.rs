@@ -97,10 +97,16 @@ pub fn load(args: &LoadArgs) -> Result<u8> {
     if let Some(list) = &args.cpus {
         config.cpus = affinity::parse_cpu_set_arg(list)
             .map_err(|e| anyhow::anyhow!("--cpus {list}: {e}\n  fix: use a list such as 0-1"))?;
+        config.cpus_origin = format!("--cpus {list}");
     }
     let model = pick_model(&config, args.model.as_deref())?.clone();
-    affinity::pin_current_process(&config.cpus)
-        .with_context(|| format!("cannot pin to CPUs {:?}", config.cpus))?;
+    affinity::pin_current_process(&config.cpus).with_context(|| {
+        format!(
+            "cannot pin to CPUs {} ({})",
+            affinity::format_cpu_list(&config.cpus),
+            config.cpus_origin
+        )
+    })?;
     let environment = Environment::detect(config.cpu_label.as_deref());
     let runtime = Runtime::load(args.ort.path())?;
     let mut warnings = Vec::new();

@@ -98,7 +98,11 @@ fn estimate(
 pub fn from_result_file(path: &Path) -> Result<CpuMeasurements> {
     // Validated on read: at least one model, positive latencies (result::validate).
     let r = RunResult::read(path)?;
-    let cpu_model = r.models.first().map(|m| m.cpu_model.clone()).unwrap_or_default();
+    let cpu_model = r
+        .models
+        .first()
+        .map(|m| m.cpu_model.clone())
+        .unwrap_or_default();
     let models = r
         .models
         .iter()
