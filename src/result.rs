@@ -4,7 +4,6 @@
 //! cpu_limit, memory_mb) so a single entry stands on its own.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -15,7 +14,10 @@ use crate::platform::{EnvDelta, Environment};
 use crate::runner::StopReason;
 use crate::stats::Summary;
 
+mod outfile;
 pub mod validate;
+
+pub use outfile::{check_output_path, check_outputs, same_file, write_atomic};
 
 /// Bumped on any incompatible change; readers refuse newer versions.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -160,6 +162,25 @@ pub enum ResultError {
         "cannot write {path}: the folder {dir} does not exist\n  fix: create it first (mkdir -p {dir}) or choose another -o path"
     )]
     NoFolder { path: PathBuf, dir: PathBuf },
+    #[error(
+        "cannot write {path}: the folder {dir} is not writable by this user ({source})\n  fix: choose an output in a folder this user may write (in a container, mount it writable for the container's user), or change the folder's permissions"
+    )]
+    NotWritable {
+        path: PathBuf,
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: it is {kind}\n  fix: pass the path of a file to write")]
+    NotAFile { path: PathBuf, kind: &'static str },
+    #[error(
+        "{output} {path} is also the {input}: writing it would destroy what is being read\n  fix: choose another {output} path"
+    )]
+    SameAsInput {
+        path: PathBuf,
+        output: String,
+        input: String,
+    },
     #[error("cannot write {path}: {source}\n  fix: check the folder's permissions and free space")]
     Write {
         path: PathBuf,
@@ -190,45 +211,6 @@ pub enum ResultError {
         path: PathBuf,
         problems: Vec<String>,
     },
-}
-
-/// Fails early (before any measuring) when `path` could not be written later.
-pub fn check_output_path(path: &Path) -> Result<(), ResultError> {
-    let dir = parent_dir(path);
-    if dir.is_dir() {
-        Ok(())
-    } else {
-        Err(ResultError::NoFolder {
-            path: path.to_path_buf(),
-            dir,
-        })
-    }
-}
-
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a reader
-/// never sees half a file and a failure leaves the previous file intact.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ResultError> {
-    check_output_path(path)?;
-    let err = |source| ResultError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".bench-gate-")
-        .suffix(".tmp")
-        .tempfile_in(parent_dir(path))
-        .map_err(err)?;
-    tmp.write_all(bytes).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
 }
 
 impl RunResult {

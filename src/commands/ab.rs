@@ -24,7 +24,16 @@ use crate::worker::serve::{WorkerSpec, select_model, serve};
 pub fn ab(args: &AbArgs) -> Result<u8> {
     let config = Config::load(&args.config.config)?;
     if let Some(out) = &args.output {
-        crate::result::check_output_path(out)?;
+        let mut inputs = config.input_files();
+        for (flag, p) in [
+            ("--a-config", &args.a_config),
+            ("--b-config", &args.b_config),
+            ("--a-model", &args.a_model),
+            ("--b-model", &args.b_model),
+        ] {
+            inputs.extend(p.as_deref().map(|p| (flag, p)));
+        }
+        crate::result::check_outputs(&[("-o", out)], &inputs)?;
     }
     let name = match (&args.model, config.models.as_slice()) {
         (Some(n), _) => n.clone(),

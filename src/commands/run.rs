@@ -21,7 +21,7 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     let mut config = Config::load(&args.config.config)?;
     apply_overrides(&mut config, args)?;
     if let Some(out) = &args.output {
-        crate::result::check_output_path(out)?;
+        crate::result::check_outputs(&[("-o", out)], &config.input_files())?;
     }
     affinity::pin_current_process(&config.cpus).with_context(|| {
         format!(

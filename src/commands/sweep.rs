@@ -76,9 +76,12 @@ pub fn sweep(args: &SweepArgs) -> Result<u8> {
     threads.sort_unstable();
     threads.dedup();
     select_models(&mut config, &args.models)?;
-    for path in [&args.output, &args.markdown].into_iter().flatten() {
-        crate::result::check_output_path(path)?;
-    }
+    let outputs: Vec<(&str, &std::path::Path)> =
+        [("-o", &args.output), ("--markdown", &args.markdown)]
+            .into_iter()
+            .filter_map(|(f, p)| Some((f, p.as_deref()?)))
+            .collect();
+    crate::result::check_outputs(&outputs, &config.input_files())?;
     let cpus = match &args.cpus {
         Some(list) => affinity::parse_cpu_set_arg(list)
             .map_err(|e| anyhow::anyhow!("--cpus {list}: {e}\n  fix: use a list such as 0-1"))?,

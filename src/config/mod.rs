@@ -168,6 +168,17 @@ impl Config {
     pub fn model(&self, name: &str) -> Option<&ModelConfig> {
         self.models.iter().find(|m| m.name == name)
     }
+
+    /// Every file a measurement reads (the config, each model's model files and fixture), with
+    /// what names it, so a command can refuse an output that would overwrite one.
+    pub fn input_files(&self) -> Vec<(&'static str, &Path)> {
+        let mut out = vec![("-c", self.path.as_path())];
+        for m in &self.models {
+            out.extend(m.model_files().into_iter().map(|f| ("a model file", f)));
+            out.extend(m.fixture().map(|f| ("the audio fixture", f)));
+        }
+        out
+    }
 }
 
 struct Ctx<'a> {
