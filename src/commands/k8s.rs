@@ -155,6 +155,7 @@ fn params(a: &K8sJobArgs, pool: &str) -> Result<JobParams> {
         p.tolerations.push(toleration(t)?);
     }
     p.labels.insert(LABEL_POOL.to_string(), pool.to_string());
+    p.check()?;
     Ok(p)
 }
 
