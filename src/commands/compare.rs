@@ -1,6 +1,6 @@
 //! `bench-gate compare`: a result file against the committed baselines -> verdict table + JSON.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::baseline::store::{self, Key};
 use crate::cli::{CompareArgs, OutputFormat};
@@ -35,7 +35,15 @@ pub fn compare(args: &CompareArgs) -> Result<u8> {
         let configured = config.thresholds.get(&m.architecture);
         let t = configured.cloned().unwrap_or(DEFAULT_THRESHOLDS);
         let mut v = match store::read(&path)? {
-            Some(file) => history::compare_model(&run, m, &path, &file, &t, &config.gate)?,
+            Some(file) => history::compare_model(&run, m, &path, &file, &t, &config.gate)
+                .with_context(|| {
+                    format!(
+                        "cannot judge model `{}` of {} against {}",
+                        m.name,
+                        args.result.display(),
+                        path.display()
+                    )
+                })?,
             None => {
                 let others = if root.is_dir() {
                     store::cpu_models_with_baseline(root, &m.name, &m.architecture)?

@@ -98,7 +98,7 @@ pub fn load(args: &LoadArgs) -> Result<u8> {
             .collect();
     crate::result::check_outputs(&outputs, &config.input_files())?;
     if let Some(list) = &args.cpus {
-        config.cpus = affinity::parse_cpu_set_arg(list)
+        config.cpus = crate::config::cpus_arg(list)
             .map_err(|e| anyhow::anyhow!("--cpus {list}: {e}\n  fix: use a list such as 0-1"))?;
         config.cpus_origin = format!("--cpus {list}");
     }

@@ -83,7 +83,7 @@ pub fn sweep(args: &SweepArgs) -> Result<u8> {
             .collect();
     crate::result::check_outputs(&outputs, &config.input_files())?;
     let cpus = match &args.cpus {
-        Some(list) => affinity::parse_cpu_set_arg(list)
+        Some(list) => crate::config::cpus_arg(list)
             .map_err(|e| anyhow::anyhow!("--cpus {list}: {e}\n  fix: use a list such as 0-1"))?,
         // Every CPU bench-gate was started with: the quota, not affinity, is the constraint.
         None => affinity::inherited_affinity().to_vec(),
