@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Read the CPU mask the launcher gave (taskset, a cpuset) before anything pins.
+    let _ = bench_gate::platform::affinity::inherited_affinity();
     let cli = bench_gate::cli::Cli::parse();
     match bench_gate::commands::dispatch(cli.command) {
         Ok(code) => ExitCode::from(code),

@@ -4,7 +4,6 @@
 //! cpu_limit, memory_mb) so a single entry stands on its own.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +13,11 @@ use crate::config::{ModelConfig, SessionOptions, WorkloadKind, WorkloadSpec};
 use crate::platform::{EnvDelta, Environment};
 use crate::runner::StopReason;
 use crate::stats::Summary;
+
+mod outfile;
+pub mod validate;
+
+pub use outfile::{check_output_path, check_outputs, same_file, write_atomic};
 
 /// Bumped on any incompatible change; readers refuse newer versions.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -158,6 +162,25 @@ pub enum ResultError {
         "cannot write {path}: the folder {dir} does not exist\n  fix: create it first (mkdir -p {dir}) or choose another -o path"
     )]
     NoFolder { path: PathBuf, dir: PathBuf },
+    #[error(
+        "cannot write {path}: the folder {dir} is not writable by this user ({source})\n  fix: choose an output in a folder this user may write (in a container, mount it writable for the container's user), or change the folder's permissions"
+    )]
+    NotWritable {
+        path: PathBuf,
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: it is {kind}\n  fix: pass the path of a file to write")]
+    NotAFile { path: PathBuf, kind: &'static str },
+    #[error(
+        "{output} {path} is also the {input}: writing it would destroy what is being read\n  fix: choose another {output} path"
+    )]
+    SameAsInput {
+        path: PathBuf,
+        output: String,
+        input: String,
+    },
     #[error("cannot write {path}: {source}\n  fix: check the folder's permissions and free space")]
     Write {
         path: PathBuf,
@@ -179,46 +202,15 @@ pub enum ResultError {
     #[error(
         "{path} has schema_version {found}, newer than this bench-gate understands ({SCHEMA_VERSION})\n  fix: upgrade bench-gate"
     )]
-    NewerSchema { path: PathBuf, found: u32 },
-}
-
-/// Fails early (before any measuring) when `path` could not be written later.
-pub fn check_output_path(path: &Path) -> Result<(), ResultError> {
-    let dir = parent_dir(path);
-    if dir.is_dir() {
-        Ok(())
-    } else {
-        Err(ResultError::NoFolder {
-            path: path.to_path_buf(),
-            dir,
-        })
-    }
-}
-
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a reader
-/// never sees half a file and a failure leaves the previous file intact.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ResultError> {
-    check_output_path(path)?;
-    let err = |source| ResultError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".bench-gate-")
-        .suffix(".tmp")
-        .tempfile_in(parent_dir(path))
-        .map_err(err)?;
-    tmp.write_all(bytes).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
+    NewerSchema { path: PathBuf, found: u64 },
+    #[error(
+        "result file {path} is not a usable measurement:\n    {}\n  fix: pass the file exactly as `bench-gate run -o` wrote it (restore a hand-edited or truncated copy), or measure again",
+        problems.join("\n    ")
+    )]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
 }
 
 impl RunResult {
@@ -229,7 +221,9 @@ impl RunResult {
         s
     }
 
+    /// Writes the result atomically, refusing one that no reader would accept.
     pub fn write(&self, path: &Path) -> Result<(), ResultError> {
+        self.check(path)?;
         write_atomic(path, self.to_json().as_bytes())
     }
 
@@ -257,13 +251,30 @@ impl RunResult {
         if version > u64::from(SCHEMA_VERSION) {
             return Err(ResultError::NewerSchema {
                 path: path.to_path_buf(),
-                found: version as u32,
+                found: version,
             });
         }
-        serde_path_to_error::deserialize(value).map_err(|e| ResultError::Parse {
-            path: path.to_path_buf(),
-            message: format!("at `{}`: {}", e.path(), e.inner()),
-        })
+        let result: RunResult =
+            serde_path_to_error::deserialize(value).map_err(|e| ResultError::Parse {
+                path: path.to_path_buf(),
+                message: format!("at `{}`: {}", e.path(), e.inner()),
+            })?;
+        result.check(path)?;
+        Ok(result)
+    }
+
+    /// Refuses a result with any of [`validate::problems`], naming `path` (where it was read
+    /// from, or where it is about to be written).
+    pub fn check(&self, path: &Path) -> Result<(), ResultError> {
+        let problems = validate::problems(self);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ResultError::Invalid {
+                path: path.to_path_buf(),
+                problems,
+            })
+        }
     }
 }
 

@@ -1,7 +1,10 @@
 //! `bench-gate report` end to end: a verdict file (as `compare -o` writes it) in, the comment
 //! and its JSON twin out, with the footer's link taken from the Actions environment.
 
+mod common;
+
 use assert_cmd::Command;
+use common::*;
 use serde_json::json;
 
 fn verdict() -> serde_json::Value {
@@ -41,16 +44,29 @@ fn verdict() -> serde_json::Value {
 #[test]
 fn markdown_report_has_marker_verdict_chart_and_run_link() {
     let dir = tempfile::tempdir().unwrap();
-    let baseline = dir.path().join("baseline.json");
-    std::fs::write(
-        &baseline,
-        json!({"schema_version": 1, "runs": [
-            {"timestamp": "2024-11-01T03:00:00Z", "commit": "abc", "median_ms": 495.0, "p95_ms": 520.0},
-            {"timestamp": "2024-11-02T03:00:00Z", "commit": "def", "median_ms": 505.0, "p95_ms": 530.0}
-        ]})
-        .to_string(),
-    )
-    .unwrap();
+    // The history comes from a baseline written the way `baseline update` writes it.
+    let baselines = dir.path().join("baselines");
+    for median in [495.0, 505.0] {
+        let result = dir.path().join("run.json");
+        doctored_result(
+            &result,
+            &[Doctored {
+                model: "whisper-tiny",
+                cpu: "Intel Xeon E5-2680 v4",
+                samples_ms: vec![median; 5],
+            }],
+        );
+        let out = bench_gate()
+            .args(["baseline", "update", "--force", "--result"])
+            .arg(&result)
+            .arg("--baselines")
+            .arg(&baselines)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+    }
+    let baseline = baselines.join("whisper-tiny/x86_64/intel-xeon-e5-2680-v4.json");
+    assert!(baseline.is_file());
     let text = verdict()
         .to_string()
         .replace("BASELINE", &baseline.to_string_lossy());

@@ -556,10 +556,12 @@ fn ab_refuses_variants_pinned_to_different_cpus() {
         "'{}' ab-worker -c bench.toml --model micro --cpus 1",
         assert_cmd::cargo::cargo_bin("bench-gate").display()
     );
-    let (code, _, err) = ab(&d, &["--cpus", "0", "--b-cmd", &cmd]);
+    // ab pins itself (and so every worker it starts) to 0-1; B narrows itself to 1 within that
+    // (a worker can never widen the mask it was started with).
+    let (code, _, err) = ab(&d, &["--cpus", "0-1", "--b-cmd", &cmd]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("do not run on the same CPUs") && err.contains("pinned CPUs: A 0, B 1"),
+        err.contains("do not run on the same CPUs") && err.contains("pinned CPUs: A 0-1, B 1"),
         "{err}"
     );
 }

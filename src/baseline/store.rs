@@ -31,6 +31,14 @@ pub enum BaselineError {
         problems: Vec<String>,
     },
     #[error(
+        "the new run for baseline {path} is not usable:\n    {}\n  fix: check the result file it came from and measure again; the baseline was not changed",
+        problems.join("\n    ")
+    )]
+    InvalidNewRun {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
+    #[error(
         "baseline {path} belongs to {found}, but its place in the folder says {expected}\n  fix: move the file back, or delete it"
     )]
     Misplaced {
@@ -225,12 +233,9 @@ pub fn append(
     file.schema_version = BASELINE_SCHEMA_VERSION;
     let problems = run.problems();
     if !problems.is_empty() {
-        return Err(BaselineError::Invalid {
+        return Err(BaselineError::InvalidNewRun {
             path: path.clone(),
-            problems: problems
-                .into_iter()
-                .map(|p| format!("the new run: {p}"))
-                .collect(),
+            problems,
         });
     }
     file.runs.push(run);

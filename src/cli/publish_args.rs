@@ -87,6 +87,12 @@ pub struct CommentArgs {
     /// permission or a GitHub outage must not change the gate's verdict.
     #[arg(long)]
     pub strict: bool,
+
+    /// Upper bound on the whole publish, in seconds: connecting, every request and answer, and
+    /// the waits between retries. On expiry the error names the step that was in progress.
+    /// Default: $BENCH_GATE_COMMENT_TIMEOUT_S, else 120.
+    #[arg(long = "timeout-s", value_name = "SECONDS")]
+    pub timeout_s: Option<u64>,
 }
 
 #[cfg(test)]

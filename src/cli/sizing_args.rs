@@ -140,8 +140,8 @@ pub struct SweepArgs {
     )]
     pub models: Vec<String>,
 
-    /// CPUs to pin to. Default: every CPU the process may use, so the quota (not the affinity
-    /// mask) is what limits the threads.
+    /// CPUs to pin to ("0-1", "all"). Default: every CPU bench-gate was started with (its
+    /// inherited mask, never wider), so the quota (not the affinity mask) limits the threads.
     #[arg(long, value_name = "LIST")]
     pub cpus: Option<String>,
 
@@ -211,7 +211,7 @@ pub struct LoadArgs {
     #[arg(short = 'm', long = "model", value_name = "NAME")]
     pub model: Option<String>,
 
-    /// CPUs to pin every stream to, e.g. 0-1. Default: `run.cpus` of the config.
+    /// CPUs to pin every stream to, e.g. 0-1 or "all". Default: `run.cpus` of the config.
     #[arg(long, value_name = "LIST")]
     pub cpus: Option<String>,
 

@@ -20,7 +20,16 @@ use crate::worker::serve::{WorkerSpec, select_model, serve};
 pub fn ab(args: &AbArgs) -> Result<u8> {
     let config = Config::load(&args.config.config)?;
     if let Some(out) = &args.output {
-        crate::result::check_output_path(out)?;
+        let mut inputs = config.input_files();
+        for (flag, p) in [
+            ("--a-config", &args.a_config),
+            ("--b-config", &args.b_config),
+            ("--a-model", &args.a_model),
+            ("--b-model", &args.b_model),
+        ] {
+            inputs.extend(p.as_deref().map(|p| (flag, p)));
+        }
+        crate::result::check_outputs(&[("-o", out)], &inputs)?;
     }
     let name = match (&args.model, config.models.as_slice()) {
         (Some(n), _) => n.clone(),
@@ -43,7 +52,16 @@ pub fn ab(args: &AbArgs) -> Result<u8> {
         None => config.cpus.clone(),
     };
     // Pinned here too, so a user's worker command (and anything it starts) inherits the CPUs.
-    affinity::pin_current_process(&cpus).with_context(|| format!("cannot pin to CPUs {cpus:?}"))?;
+    affinity::pin_current_process(&cpus).with_context(|| {
+        let origin = args
+            .cpus
+            .as_ref()
+            .map_or_else(|| config.cpus_origin.clone(), |c| format!("--cpus {c}"));
+        format!(
+            "cannot pin to CPUs {} ({origin})",
+            affinity::format_cpu_list(&cpus)
+        )
+    })?;
     let sides = [
         Side::new("A", &args.a_model, &args.a_config, &args.a_cmd),
         Side::new("B", &args.b_model, &args.b_config, &args.b_cmd),

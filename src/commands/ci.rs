@@ -89,6 +89,7 @@ pub fn ci(a: &CiArgs) -> Result<u8> {
             api_url: None,
             gate: a.gate.clone(),
             strict: a.strict_comment,
+            timeout_s: None,
         };
         // A failure to comment never changes the gate's verdict (unless --strict-comment).
         let comment_code = super::comment::comment(&comment)?;

@@ -8,6 +8,7 @@
 //! whose errors never contain it.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
@@ -78,14 +79,44 @@ fn post(
             detail: format!("cannot start the async runtime: {e}"),
         })?;
     let marker = marker(&args.gate);
+    let limit = publish_timeout(args.timeout_s, get)?;
     runtime.block_on(upsert_comment(
         &target,
         &token,
         &marker,
         body,
         &RetryPolicy::default(),
+        limit,
     ))
 }
+
+/// Default bound on the whole publish: a few slow requests and a rate-limit wait fit, a hung
+/// server does not hold the CI job for long.
+const DEFAULT_TIMEOUT_S: u64 = 120;
+
+/// `--timeout-s`, else `BENCH_GATE_COMMENT_TIMEOUT_S`, else [`DEFAULT_TIMEOUT_S`].
+fn publish_timeout(
+    flag: Option<u64>,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Duration, PublishError> {
+    let secs = match flag {
+        Some(s) => s,
+        None => match get(TIMEOUT_ENV).filter(|v| !v.trim().is_empty()) {
+            Some(v) => v.trim().parse().map_err(|_| PublishError::Client {
+                detail: format!("{TIMEOUT_ENV}={v:?} is not a whole number of seconds"),
+            })?,
+            None => DEFAULT_TIMEOUT_S,
+        },
+    };
+    if secs == 0 {
+        return Err(PublishError::Client {
+            detail: "a publish timeout of 0 s leaves no time to post; use e.g. 120".into(),
+        });
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+const TIMEOUT_ENV: &str = "BENCH_GATE_COMMENT_TIMEOUT_S";
 
 /// A plain line on stderr for people, plus a `::warning::` annotation on stdout when the
 /// Actions runner is listening.

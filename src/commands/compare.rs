@@ -1,6 +1,6 @@
 //! `bench-gate compare`: a result file against the committed baselines -> verdict table + JSON.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::baseline::store::{self, Key};
 use crate::cli::{CompareArgs, OutputFormat};
@@ -11,23 +11,39 @@ use crate::result::RunResult;
 
 pub fn compare(args: &CompareArgs) -> Result<u8> {
     let config = Config::load(&args.config.config)?;
-    if let Some(out) = &args.output {
-        crate::result::check_output_path(out)?;
-    }
     let run = RunResult::read(&args.result)?;
     let root = &args.baselines.baselines;
-    let mut models = Vec::with_capacity(run.models.len());
+    let mut paths = Vec::with_capacity(run.models.len());
     for m in &run.models {
-        let configured = config.thresholds.get(&m.architecture);
-        let t = configured.cloned().unwrap_or(DEFAULT_THRESHOLDS);
         let key = Key {
             model: m.name.clone(),
             architecture: m.architecture.clone(),
             cpu_model: m.cpu_model.clone(),
         };
-        let path = key.path(root)?;
+        paths.push(key.path(root)?);
+    }
+    if let Some(out) = &args.output {
+        let mut inputs = vec![
+            ("-c", config.path.as_path()),
+            ("--result", args.result.as_path()),
+        ];
+        inputs.extend(paths.iter().map(|p| ("baseline", p.as_path())));
+        crate::result::check_outputs(&[("-o", out)], &inputs)?;
+    }
+    let mut models = Vec::with_capacity(run.models.len());
+    for (m, path) in run.models.iter().zip(paths) {
+        let configured = config.thresholds.get(&m.architecture);
+        let t = configured.cloned().unwrap_or(DEFAULT_THRESHOLDS);
         let mut v = match store::read(&path)? {
-            Some(file) => history::compare_model(&run, m, &path, &file, &t, &config.gate)?,
+            Some(file) => history::compare_model(&run, m, &path, &file, &t, &config.gate)
+                .with_context(|| {
+                    format!(
+                        "cannot judge model `{}` of {} against {}",
+                        m.name,
+                        args.result.display(),
+                        path.display()
+                    )
+                })?,
             None => {
                 let others = if root.is_dir() {
                     store::cpu_models_with_baseline(root, &m.name, &m.architecture)?

@@ -56,6 +56,13 @@ fn run(a: &K8sRunArgs) -> Result<u8> {
         .iter()
         .map(|p| params(&a.job, p).map(|p| job(&p)))
         .collect::<Result<Vec<_>>>()?;
+    // Where each pool's result will go must be writable before a node is spent on it.
+    for pool in &pools {
+        crate::result::check_outputs(
+            &[("--out-dir", &result_path(&a.out_dir, pool))],
+            &[("-c", a.job.config.config.as_path())],
+        )?;
+    }
     let opts = RunOpts {
         timeout: Duration::from_secs(a.timeout_s),
         ..RunOpts::default()
@@ -94,11 +101,15 @@ fn run(a: &K8sRunArgs) -> Result<u8> {
 }
 
 /// Checks the pod's JSON is a result, then writes it as `<dir>/<pool>.json`.
-fn save(dir: &Path, pool: &str, json: &str) -> Result<RunResult> {
-    let path = dir.join(format!(
+fn result_path(dir: &Path, pool: &str) -> std::path::PathBuf {
+    dir.join(format!(
         "{}.json",
         crate::publish::k8s::render::dns_label(pool)
-    ));
+    ))
+}
+
+fn save(dir: &Path, pool: &str, json: &str) -> Result<RunResult> {
+    let path = result_path(dir, pool);
     let result = RunResult::parse(json, &path)?;
     write_atomic(&path, result.to_json().as_bytes())?;
     eprintln!("wrote {}", path.display());
@@ -144,6 +155,7 @@ fn params(a: &K8sJobArgs, pool: &str) -> Result<JobParams> {
         p.tolerations.push(toleration(t)?);
     }
     p.labels.insert(LABEL_POOL.to_string(), pool.to_string());
+    p.check()?;
     Ok(p)
 }
 

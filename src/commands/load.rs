@@ -91,16 +91,25 @@ pub fn load(args: &LoadArgs) -> Result<u8> {
             bail!("--mode open needs --rate R > 0 (got {r:?})\n  fix: e.g. --mode open --rate 5")
         }
     };
-    for path in [&args.output, &args.markdown].into_iter().flatten() {
-        crate::result::check_output_path(path)?;
-    }
+    let outputs: Vec<(&str, &std::path::Path)> =
+        [("-o", &args.output), ("--markdown", &args.markdown)]
+            .into_iter()
+            .filter_map(|(f, p)| Some((f, p.as_deref()?)))
+            .collect();
+    crate::result::check_outputs(&outputs, &config.input_files())?;
     if let Some(list) = &args.cpus {
-        config.cpus = affinity::parse_cpu_set_arg(list)
+        config.cpus = crate::config::cpus_arg(list)
             .map_err(|e| anyhow::anyhow!("--cpus {list}: {e}\n  fix: use a list such as 0-1"))?;
+        config.cpus_origin = format!("--cpus {list}");
     }
     let model = pick_model(&config, args.model.as_deref())?.clone();
-    affinity::pin_current_process(&config.cpus)
-        .with_context(|| format!("cannot pin to CPUs {:?}", config.cpus))?;
+    affinity::pin_current_process(&config.cpus).with_context(|| {
+        format!(
+            "cannot pin to CPUs {} ({})",
+            affinity::format_cpu_list(&config.cpus),
+            config.cpus_origin
+        )
+    })?;
     let environment = Environment::detect(config.cpu_label.as_deref());
     let runtime = Runtime::load(args.ort.path())?;
     let mut warnings = Vec::new();

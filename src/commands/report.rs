@@ -4,20 +4,36 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::cli::{ReportArgs, ReportFormat};
+use crate::compare::VERDICT_SCHEMA_VERSION;
 use crate::report::escape::link_target;
 use crate::report::input::{
     History, HistoryPoint, Provenance, ReportInput, SizingSection, VerdictView,
 };
 use crate::report::{json, markdown};
 use crate::result::{RunResult, write_atomic};
-use crate::sizing::SizingReport;
+use crate::sizing::{SIZING_REPORT_SCHEMA_VERSION, SizingReport};
+
+use super::size::SIZE_OUTPUT_SCHEMA_VERSION;
 
 pub fn report(args: &ReportArgs) -> Result<u8> {
     let input = load(args, &|name| std::env::var(name).ok())?;
+    if let Some(out) = &args.output {
+        let mut inputs = vec![("--verdict", args.verdict.as_path())];
+        inputs.extend(args.result.as_deref().map(|p| ("--result", p)));
+        inputs.extend(args.sizing.as_deref().map(|p| ("--sizing", p)));
+        let sources: Vec<&Path> = input
+            .verdict
+            .models
+            .iter()
+            .filter_map(|m| Some(Path::new(&m.baseline.as_ref()?.source)))
+            .collect();
+        inputs.extend(sources.into_iter().map(|p| ("baseline", p)));
+        crate::result::check_outputs(&[("-o", out)], &inputs)?;
+    }
     let text = match args.format {
         ReportFormat::Markdown => markdown::render(&input),
         ReportFormat::Json => json::render(&input),
@@ -34,6 +50,9 @@ pub fn report(args: &ReportArgs) -> Result<u8> {
 pub fn load(args: &ReportArgs, get: &dyn Fn(&str) -> Option<String>) -> Result<ReportInput> {
     let verdict = read_verdict(&args.verdict)?;
     let result = args.result.as_deref().map(RunResult::read).transpose()?;
+    if let (Some(r), Some(path)) = (&result, &args.result) {
+        check_same_run(&verdict, &args.verdict, r, path)?;
+    }
     let sizing = match args.sizing.as_deref() {
         Some(path) => read_sizing(path)?,
         None => Vec::new(),
@@ -73,12 +92,71 @@ pub(crate) fn read_verdict(path: &Path) -> Result<VerdictView> {
             path.display()
         )
     })?;
-    serde_json::from_str(&text).with_context(|| {
+    let not_a_verdict = || {
         format!(
             "{} is not a bench-gate verdict\n  fix: pass the file written by `bench-gate compare -o`",
             path.display()
         )
-    })
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).with_context(not_a_verdict)?;
+    check_schema(&value, path, "verdict", VERDICT_SCHEMA_VERSION)?;
+    serde_json::from_value(value).with_context(not_a_verdict)
+}
+
+/// Refuses a file without a `schema_version`, or with one newer than this bench-gate writes:
+/// its fields may mean something else, and a comment must not render a guess.
+fn check_schema(value: &serde_json::Value, path: &Path, what: &str, known: u32) -> Result<()> {
+    match value.get("schema_version").map(serde_json::Value::as_u64) {
+        Some(Some(v)) if v <= u64::from(known) => Ok(()),
+        Some(Some(v)) => bail!(
+            "{} is a bench-gate {what} of schema_version {v}, newer than this bench-gate understands ({known})\n  fix: render it with the bench-gate version that wrote it, or upgrade bench-gate",
+            path.display()
+        ),
+        _ => bail!(
+            "{} is not a bench-gate {what}: it has no numeric `schema_version`\n  fix: pass the file bench-gate wrote (`{}`)",
+            path.display(),
+            if what == "verdict" {
+                "compare -o"
+            } else {
+                "size -o"
+            }
+        ),
+    }
+}
+
+/// A result rendered beside a verdict must be the run the verdict judged: the same models on the
+/// same CPU. Anything else would put one run's numbers under another run's verdict, so it is
+/// refused (exit 2) rather than warned about.
+fn check_same_run(
+    verdict: &VerdictView,
+    verdict_path: &Path,
+    result: &RunResult,
+    result_path: &Path,
+) -> Result<()> {
+    for m in &verdict.models {
+        let found = result.models.iter().find(|r| r.name == m.model);
+        let ok = found.is_some_and(|r| m.cpu_model.is_empty() || r.cpu_model == m.cpu_model);
+        if !ok {
+            let has: Vec<String> = result
+                .models
+                .iter()
+                .map(|r| format!("`{}` on {}", r.name, r.cpu_model))
+                .collect();
+            bail!(
+                "--result {} is not the run the verdict {} judged: the verdict is about `{}` on {}, the result holds {}\n  fix: pass the result file the verdict was made from (the --result given to `bench-gate compare`), or leave --result out",
+                result_path.display(),
+                verdict_path.display(),
+                m.model,
+                if m.cpu_model.is_empty() {
+                    "an unnamed CPU"
+                } else {
+                    &m.cpu_model
+                },
+                has.join(", ")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Reads what `bench-gate size -o` writes (one entry per model, each with an optional
@@ -95,6 +173,18 @@ fn read_sizing(path: &Path) -> Result<Vec<SizingSection>> {
     }
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the sizing report {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a bench-gate sizing report\n  fix: pass the file written by `bench-gate size -o`",
+            path.display()
+        )
+    })?;
+    let known = if value.get("models").is_some() {
+        SIZE_OUTPUT_SCHEMA_VERSION
+    } else {
+        SIZING_REPORT_SCHEMA_VERSION
+    };
+    check_schema(&value, path, "sizing report", known)?;
     if let Ok(output) = serde_json::from_str::<SizeOutput>(&text) {
         return Ok(output
             .models
@@ -119,19 +209,25 @@ fn read_sizing(path: &Path) -> Result<Vec<SizingSection>> {
     }])
 }
 
-/// The runs of a baseline file, for the chart. Only the few fields the chart draws are read,
-/// so this does not depend on the rest of the baseline format; a missing or unreadable file
-/// just means no chart (the verdict has already been decided).
+/// The runs of a baseline file, for the chart, read by the baseline store (the one reader of
+/// that format). A missing file (an `ab` verdict's "variant A") or a bad one just means no
+/// chart, said in a note: the verdict has already been decided.
 fn read_history(path: &Path) -> Option<Vec<HistoryPoint>> {
-    #[derive(Deserialize)]
-    struct Runs {
-        runs: Vec<HistoryPoint>,
-    }
-    let text = std::fs::read_to_string(path).ok()?;
-    match serde_json::from_str::<Runs>(&text) {
-        Ok(file) => Some(file.runs),
+    match crate::baseline::store::read(path) {
+        Ok(Some(file)) => Some(
+            file.runs
+                .into_iter()
+                .map(|r| HistoryPoint {
+                    timestamp: r.timestamp,
+                    commit: r.commit,
+                    median_ms: r.median_ms,
+                    p95_ms: r.p95_ms,
+                })
+                .collect(),
+        ),
+        Ok(None) => None,
         Err(e) => {
-            eprintln!("note: no latency history from {}: {e}", path.display());
+            eprintln!("note: no latency history: {e}");
             None
         }
     }
@@ -231,19 +327,27 @@ mod tests {
     }
 
     #[test]
-    fn history_reads_runs_and_ignores_other_fields() {
+    fn history_is_read_from_what_the_store_writes() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("b.json");
-        std::fs::write(
-            &path,
-            r#"{"schema_version":1,"runs":[{"timestamp":"2024-12-01T00:00:00Z","commit":null,
-                "median_ms":10.0,"p95_ms":12.0,"host":"h","cv":0.01}]}"#,
-        )
+        let result = RunResult::read(&PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/result_micro.json"
+        )))
         .unwrap();
+        let m = &result.models[0];
+        let key = crate::baseline::store::Key {
+            model: m.name.clone(),
+            architecture: m.architecture.clone(),
+            cpu_model: m.cpu_model.clone(),
+        };
+        let run = crate::baseline::BaselineRun::from_result(m, None, "h", "1.32.0");
+        let (path, _) = crate::baseline::store::append(dir.path(), &key, run, 10).unwrap();
         let runs = read_history(&path).unwrap();
         assert_eq!(runs.len(), 1);
-        assert_eq!(runs[0].p95_ms, 12.0);
+        assert_eq!(runs[0].p95_ms, m.latency_ms.p95);
         assert_eq!(read_history(&dir.path().join("missing.json")), None);
+        std::fs::write(&path, "{\"runs\": []}").unwrap();
+        assert_eq!(read_history(&path), None, "a bad file gives no chart");
     }
 
     #[test]

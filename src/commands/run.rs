@@ -21,10 +21,15 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     let mut config = Config::load(&args.config.config)?;
     apply_overrides(&mut config, args)?;
     if let Some(out) = &args.output {
-        crate::result::check_output_path(out)?;
+        crate::result::check_outputs(&[("-o", out)], &config.input_files())?;
     }
-    affinity::pin_current_process(&config.cpus)
-        .with_context(|| format!("cannot pin to CPUs {:?}", config.cpus))?;
+    affinity::pin_current_process(&config.cpus).with_context(|| {
+        format!(
+            "cannot pin to CPUs {} ({})",
+            affinity::format_cpu_list(&config.cpus),
+            config.cpus_origin
+        )
+    })?;
     let environment = Environment::detect(config.cpu_label.as_deref());
     let runtime = Runtime::load(args.ort.path())?;
     output::status(
@@ -99,6 +104,7 @@ fn apply_overrides(config: &mut Config, args: &RunArgs) -> Result<()> {
         config.cpus = crate::config::cpus_arg(cpus).map_err(|e| {
             anyhow::anyhow!("--cpus {cpus}: {e}\n  fix: use a CPU list such as 0, 2-3 or 0,2")
         })?;
+        config.cpus_origin = format!("--cpus {cpus}");
     }
     if let Some(it) = &args.select.iterations {
         let parsed = parse_iterations(it)?;

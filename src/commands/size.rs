@@ -43,7 +43,11 @@ pub struct ModelSizing {
 /// The two sides of the ratio: measured target, or a target ratio from a table.
 enum Target {
     Measured(CpuMeasurements),
-    FromTable { table: RatioTable, cpu: String },
+    FromTable {
+        table: RatioTable,
+        cpu: String,
+        path: PathBuf,
+    },
 }
 
 pub fn size(args: &SizeArgs) -> Result<u8> {
@@ -54,12 +58,25 @@ pub fn size(args: &SizeArgs) -> Result<u8> {
             "--target-rps {rps}: the target load must be a positive number of requests per second\n  fix: pass the expected peak load, e.g. --target-rps 10"
         );
     }
-    for path in [&args.output, &args.markdown, &args.ratio_config]
-        .into_iter()
-        .flatten()
-    {
-        crate::result::check_output_path(path)?;
-    }
+    let outputs: Vec<(&str, &Path)> = [
+        ("-o", &args.output),
+        ("--markdown", &args.markdown),
+        ("--ratio-config", &args.ratio_config),
+    ]
+    .into_iter()
+    .filter_map(|(f, p)| Some((f, p.as_deref()?)))
+    .collect();
+    let default_config = Path::new("benchmark.toml");
+    let read: Vec<(&str, &Path)> = [
+        ("--reference", args.reference.as_deref()),
+        ("--target", args.target.as_deref()),
+        ("--ratios", args.ratios.as_deref()),
+        ("-c", args.config.as_deref().or(Some(default_config))),
+    ]
+    .into_iter()
+    .filter_map(|(f, p)| Some((f, p?)))
+    .collect();
+    crate::result::check_outputs(&outputs, &read)?;
     let config = sizing_config(args.config.as_deref())?;
     let (reference, target, all) = inputs(args)?;
     let target_cpu = match &target {
@@ -94,9 +111,12 @@ pub fn size(args: &SizeArgs) -> Result<u8> {
                 let ratio = sizing::ratio(&t_m.estimate, &r.estimate)?;
                 (ratio, method_notes(r, Some(t_m)), Some(t_m))
             }
-            Target::FromTable { table, cpu } => {
-                (table_ratio(table, cpu, r)?, method_notes(r, None), None)
-            }
+            Target::FromTable { table, cpu, path } => (
+                table_ratio(table, cpu, r)
+                    .map_err(|e| anyhow::anyhow!("--ratios {}: {e}", path.display()))?,
+                method_notes(r, None),
+                None,
+            ),
         };
         tables.push(ratio_table(
             &reference,
@@ -194,8 +214,14 @@ fn inputs(args: &SizeArgs) -> Result<Inputs> {
     let reference = size_input::from_result_file(reference)?;
     if let Some(path) = &args.ratios {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read ratio table {}: {e}", path.display()))?;
-        let table = RatioTable::from_json(&text)?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read the ratio table {}: {e}\n  fix: pass the file `bench-gate size --ratio-config` wrote",
+                    path.display()
+                )
+            })?;
+        let table = RatioTable::from_json(&text)
+            .map_err(|e| anyhow::anyhow!("--ratios {}: {e}", path.display()))?;
         let cpu = match (&args.production_cpu, table.ratios.len()) {
             (Some(p), _) => p.clone(),
             (None, 1) => table.ratios.keys().next().cloned().unwrap_or_default(),
@@ -205,7 +231,15 @@ fn inputs(args: &SizeArgs) -> Result<Inputs> {
                 table.ratios.keys().cloned().collect::<Vec<_>>().join(", ")
             ),
         };
-        return Ok((reference, Target::FromTable { table, cpu }, None));
+        return Ok((
+            reference,
+            Target::FromTable {
+                table,
+                cpu,
+                path: path.clone(),
+            },
+            None,
+        ));
     }
     let Some(target) = &args.target else {
         bail!(

@@ -2,17 +2,17 @@
 //! committed baselines of the verdict feature (`baselines/<model>/<arch>/<cpu-slug>.json`).
 //!
 //! Both become [`CpuMeasurements`]: one CPU model's one-core latency estimate per model, with the
-//! identity that decides whether two estimates may form a ratio. The baseline reader uses its own
-//! tolerant view of the file (only the fields sizing needs) so a new field there never breaks
-//! sizing; it reads the latest accepted run of each file.
+//! identity that decides whether two estimates may form a ratio. Baselines are read through
+//! `baseline::store` (the same reader as `compare`); sizing takes the latest accepted run of
+//! each file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{Context, Result, bail};
-use serde::Deserialize;
+use anyhow::{Result, bail};
 use sha2::{Digest, Sha256};
 
-use crate::config::{SessionOptions, WorkloadKind};
+use crate::baseline::store;
+use crate::config::WorkloadKind;
 use crate::result::{Fingerprint, RunResult};
 use crate::sizing::LatencyEstimate;
 use crate::stats::Interval;
@@ -96,14 +96,13 @@ fn estimate(
 
 /// Every model of a result file.
 pub fn from_result_file(path: &Path) -> Result<CpuMeasurements> {
+    // Validated on read: at least one model, positive latencies (result::validate).
     let r = RunResult::read(path)?;
-    let Some(first) = r.models.first() else {
-        bail!(
-            "{} holds no model results\n  fix: pass a file written by `bench-gate run -o` that measured at least one model",
-            path.display()
-        );
-    };
-    let cpu_model = first.cpu_model.clone();
+    let cpu_model = r
+        .models
+        .first()
+        .map(|m| m.cpu_model.clone())
+        .unwrap_or_default();
     let models = r
         .models
         .iter()
@@ -131,94 +130,42 @@ pub fn from_result_file(path: &Path) -> Result<CpuMeasurements> {
     })
 }
 
-/// The fields of a baseline file sizing needs (the verdict feature owns the full format).
-#[derive(Debug, Deserialize)]
-struct BaselineView {
-    schema_version: u32,
-    model: String,
-    cpu_model: String,
-    runs: Vec<BaselineRunView>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BaselineRunView {
-    fingerprint: Fingerprint,
-    session: SessionOptions,
-    #[serde(default)]
-    pinned_cpus: Vec<usize>,
-    #[serde(default)]
-    cpu_limit: Option<f64>,
-    kind: WorkloadKind,
-    iterations: u32,
-    median_ms: f64,
-    p95_ms: f64,
-    median_ci: Interval,
-    #[serde(default)]
-    memory_mb: Option<f64>,
-}
-
-/// Baseline files this bench-gate understands.
-const BASELINE_SCHEMA_VERSION: u32 = 1;
-
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let entries = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read baseline folder {}", dir.display()))?;
-    for entry in entries {
-        let path = entry?.path();
-        if path.is_dir() {
-            json_files(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
-/// Every CPU model in a baseline folder, each with the latest run of each of its models.
+/// Every CPU model in a baseline folder, each with the latest accepted run of each of its
+/// models. The folder is read by the baseline store, the one reader of that format: every file
+/// is validated and a bad one is an error naming it, as in `compare`.
 pub fn all_from_baselines(dir: &Path) -> Result<Vec<CpuMeasurements>> {
-    let mut files = Vec::new();
-    json_files(dir, &mut files)?;
-    files.sort();
+    if !dir.is_dir() {
+        bail!(
+            "--baselines {}: no such folder\n  fix: pass the folder `bench-gate baseline update` writes (default: baselines)",
+            dir.display()
+        );
+    }
     let mut cpus: Vec<CpuMeasurements> = Vec::new();
-    for path in files {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read baseline {}", path.display()))?;
-        let view: BaselineView = serde_json::from_str(&text).with_context(|| {
-            format!(
-                "{} is not a baseline file\n  fix: baselines are written by `bench-gate baseline`",
-                path.display()
-            )
-        })?;
-        if view.schema_version > BASELINE_SCHEMA_VERSION {
-            bail!(
-                "{} has schema_version {}, newer than this bench-gate understands\n  fix: upgrade bench-gate",
-                path.display(),
-                view.schema_version
-            );
-        }
-        let Some(run) = view.runs.last() else {
+    for (_, file) in store::list(dir)? {
+        let Some(run) = file.runs.last() else {
             continue;
         };
         let m = ModelMeasurement {
-            name: view.model.clone(),
+            name: file.model.clone(),
             estimate: estimate(
-                &view.cpu_model,
-                identity(&view.model, run.kind, &run.fingerprint),
+                &file.cpu_model,
+                identity(&file.model, run.kind, &run.fingerprint),
                 run.median_ms,
                 &run.median_ci,
                 run.p95_ms,
                 run.iterations as usize,
             ),
             config_hash: run.fingerprint.config.clone(),
-            peak_rss_mib: run.memory_mb.filter(|m| *m > 0.0),
+            // Baselines keep no memory figure: the plan assumes one and says so.
+            peak_rss_mib: None,
             cpu_limit: run.cpu_limit,
             pinned_cpus: run.pinned_cpus.len(),
             intra_op_threads: run.session.intra_op_threads.get(),
         };
-        match cpus.iter_mut().find(|c| c.cpu_model == view.cpu_model) {
+        match cpus.iter_mut().find(|c| c.cpu_model == file.cpu_model) {
             Some(c) => c.models.push(m),
             None => cpus.push(CpuMeasurements {
-                cpu_model: view.cpu_model.clone(),
+                cpu_model: file.cpu_model.clone(),
                 source: format!("{} (baselines)", dir.display()),
                 models: vec![m],
             }),
@@ -294,25 +241,43 @@ mod tests {
         }
     }
 
+    fn run(median: f64) -> crate::baseline::BaselineRun {
+        crate::baseline::BaselineRun {
+            timestamp: "2026-12-01T00:00:00Z".into(),
+            commit: None,
+            host: "h".into(),
+            bench_gate_version: "0.1.0".into(),
+            ort_version: "1.32.0".into(),
+            fingerprint: fp("aa", Some("ff")),
+            session: crate::config::SessionOptions::default(),
+            pinned_cpus: vec![0],
+            cpu_limit: Some(1.0),
+            kind: WorkloadKind::Whisper,
+            iterations: 50,
+            median_ms: median,
+            p95_ms: median * 1.1,
+            mean_ms: median,
+            cv: 0.02,
+            median_ci: Interval {
+                low: median * 0.99,
+                high: median * 1.01,
+                confidence: 0.95,
+            },
+            samples_ms: vec![median * 0.99, median, median * 1.1],
+            others_busy_cpus: Some(0.0),
+        }
+    }
+
     #[test]
-    fn baselines_are_read_latest_run_per_cpu_and_cpu_names_are_checked() {
+    fn baselines_written_by_the_store_are_read_latest_run_per_cpu() {
         let d = tempfile::tempdir().unwrap();
-        let dir = d.path().join("whisper-tiny/x86_64");
-        std::fs::create_dir_all(&dir).unwrap();
-        let run = |median: f64| {
-            serde_json::json!({
-                "fingerprint": fp("aa", Some("ff")), "session": SessionOptions::default(),
-                "pinned_cpus": [0], "cpu_limit": 1.0, "kind": "whisper", "iterations": 50,
-                "median_ms": median, "p95_ms": median * 1.1,
-                "median_ci": {"low": median * 0.99, "high": median * 1.01, "confidence": 0.95},
-                "samples_ms": [median], "timestamp": "t", "host": "h"
-            })
+        let key = store::Key {
+            model: "whisper-tiny".into(),
+            architecture: "x86_64".into(),
+            cpu_model: "Intel Xeon".into(),
         };
-        let file = serde_json::json!({
-            "schema_version": 1, "model": "whisper-tiny", "architecture": "x86_64",
-            "cpu_model": "Intel Xeon", "runs": [run(520.0), run(500.0)]
-        });
-        std::fs::write(dir.join("intel-xeon.json"), file.to_string()).unwrap();
+        store::append(d.path(), &key, run(520.0), 10).unwrap();
+        store::append(d.path(), &key, run(500.0), 10).unwrap();
         let all = all_from_baselines(d.path()).unwrap();
         let xeon = pick_cpu(&all, "intel xeon", d.path()).unwrap();
         assert_eq!(xeon.models[0].estimate.median_ms, 500.0, "latest run wins");

@@ -8,7 +8,7 @@ use crate::cli::SweepArgs;
 use crate::config::{Config, Iterations};
 use crate::output;
 use crate::platform::affinity;
-use crate::platform::cgroup::{cgroup_cpuset, detect_cpu_limit};
+use crate::platform::cgroup::detect_cpu_limit;
 use crate::platform::cgroup_ctl::{LimitGuard, can_apply_limits};
 use crate::report::sizing as render;
 use crate::runner::{self, AutoPlan, Plan};
@@ -76,15 +76,28 @@ pub fn sweep(args: &SweepArgs) -> Result<u8> {
     threads.sort_unstable();
     threads.dedup();
     select_models(&mut config, &args.models)?;
-    for path in [&args.output, &args.markdown].into_iter().flatten() {
-        crate::result::check_output_path(path)?;
-    }
+    let outputs: Vec<(&str, &std::path::Path)> =
+        [("-o", &args.output), ("--markdown", &args.markdown)]
+            .into_iter()
+            .filter_map(|(f, p)| Some((f, p.as_deref()?)))
+            .collect();
+    crate::result::check_outputs(&outputs, &config.input_files())?;
     let cpus = match &args.cpus {
-        Some(list) => affinity::parse_cpu_set_arg(list)
+        Some(list) => crate::config::cpus_arg(list)
             .map_err(|e| anyhow::anyhow!("--cpus {list}: {e}\n  fix: use a list such as 0-1"))?,
-        None => cgroup_cpuset().unwrap_or_else(affinity::current_affinity),
+        // Every CPU bench-gate was started with: the quota, not affinity, is the constraint.
+        None => affinity::inherited_affinity().to_vec(),
     };
-    affinity::pin_current_process(&cpus).with_context(|| format!("cannot pin to CPUs {cpus:?}"))?;
+    affinity::pin_current_process(&cpus).with_context(|| {
+        let origin = args.cpus.as_ref().map_or_else(
+            || "every CPU bench-gate was started with".to_string(),
+            |c| format!("--cpus {c}"),
+        );
+        format!(
+            "cannot pin to CPUs {} ({origin})",
+            affinity::format_cpu_list(&cpus)
+        )
+    })?;
     let found = detect_cpu_limit().and_then(|l| l.cpus);
     let decision = decide_limit(args.cpu_limit, can_apply_limits(), found);
     let (guard, limit_cpus, source) = match decision {

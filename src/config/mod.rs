@@ -1,6 +1,7 @@
 //! `benchmark.toml`: parsed into typed sections, validated once, paths resolved against the
 //! config file's folder. Every error names the file, line and column, and what was expected.
 
+pub mod limits;
 mod schema;
 mod sizing;
 
@@ -63,6 +64,9 @@ pub struct Config {
     pub path: PathBuf,
     /// CPUs to pin to.
     pub cpus: Vec<usize>,
+    /// Where `cpus` came from, for errors: `run.cpus = "0" (benchmark.toml:3:8)`, or the
+    /// default; a command that takes `--cpus` replaces it with the flag.
+    pub cpus_origin: String,
     /// Explicit CPU label (replaces the detected model name in results and baseline keys).
     pub cpu_label: Option<String>,
     pub models: Vec<ModelConfig>,
@@ -156,15 +160,24 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let ctx = Ctx { text, path };
         let de = toml::Deserializer::parse(text).map_err(|e| ctx.toml_error(&e, None))?;
-        let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
-            let key = e.path().to_string();
-            ctx.toml_error(e.inner(), Some(key))
-        })?;
+        let raw: RawConfig = serde_path_to_error::deserialize(de)
+            .map_err(|e| ctx.toml_error(e.inner(), Some(key_path(e.path()))))?;
         ctx.validate(raw)
     }
 
     pub fn model(&self, name: &str) -> Option<&ModelConfig> {
         self.models.iter().find(|m| m.name == name)
+    }
+
+    /// Every file a measurement reads (the config, each model's model files and fixture), with
+    /// what names it, so a command can refuse an output that would overwrite one.
+    pub fn input_files(&self) -> Vec<(&'static str, &Path)> {
+        let mut out = vec![("-c", self.path.as_path())];
+        for m in &self.models {
+            out.extend(m.model_files().into_iter().map(|f| ("a model file", f)));
+            out.extend(m.fixture().map(|f| ("the audio fixture", f)));
+        }
+        out
     }
 }
 
@@ -283,6 +296,16 @@ impl Ctx<'_> {
                 "use a CPU list such as \"0\", \"2-3\", \"0,2\", or \"all\"",
             )
         })?;
+        let cpus_origin = if raw.run.cpus.span().is_empty() {
+            format!("the default run.cpus = \"0\" of {}", self.path.display())
+        } else {
+            format!(
+                "run.cpus = {:?} at {}",
+                raw.run.cpus.get_ref(),
+                self.location(raw.run.cpus.span().start)
+            )
+        };
+        self.warmup(&raw.run.warmup, "run.warmup")?;
         if raw.models.is_empty() {
             return Err(self.error(
                 0..0,
@@ -299,18 +322,19 @@ impl Ctx<'_> {
                 ));
             }
             let v = t.get_ref();
-            if !(v.max_regression_pct.is_finite() && v.max_regression_pct > 0.0) {
+            if !limits::in_range(v.max_regression_pct, 0.0, false, limits::MAX_REGRESSION_PCT) {
                 return Err(self.error(
                     t.span(),
-                    format!("`thresholds.{arch}.max_regression_pct` must be a positive percentage, got {}", v.max_regression_pct),
-                    "set e.g. max_regression_pct = 5.0",
+                    format!("`thresholds.{arch}.max_regression_pct` must be a percentage in (0, {}], got {}", limits::MAX_REGRESSION_PCT, v.max_regression_pct),
+                    "set e.g. max_regression_pct = 5.0 (percent, not a fraction)",
                 ));
             }
-            if !(v.min_abs_ms.is_finite() && v.min_abs_ms >= 0.0) {
+            if !limits::in_range(v.min_abs_ms, 0.0, true, limits::MAX_MIN_ABS_MS) {
                 return Err(self.error(
                     t.span(),
                     format!(
-                        "`thresholds.{arch}.min_abs_ms` must be zero or positive, got {}",
+                        "`thresholds.{arch}.min_abs_ms` must be between 0 and {} ms, got {}",
+                        limits::MAX_MIN_ABS_MS,
                         v.min_abs_ms
                     ),
                     "set e.g. min_abs_ms = 1.0",
@@ -340,14 +364,20 @@ impl Ctx<'_> {
                 "set e.g. history = 10",
             ));
         }
-        if !(g.assumed_run_noise_pct.is_finite() && g.assumed_run_noise_pct > 0.0) {
+        if !limits::in_range(
+            g.assumed_run_noise_pct,
+            0.0,
+            false,
+            limits::MAX_RUN_NOISE_PCT,
+        ) {
             return Err(self.error(
                 raw.gate.span(),
                 format!(
-                    "`gate.assumed_run_noise_pct` must be a positive percentage, got {}",
+                    "`gate.assumed_run_noise_pct` must be a percentage in (0, {}], got {}",
+                    limits::MAX_RUN_NOISE_PCT,
                     g.assumed_run_noise_pct
                 ),
-                "set e.g. assumed_run_noise_pct = 8.0",
+                "set e.g. assumed_run_noise_pct = 3.0 (percent, not a fraction)",
             ));
         }
         let mut models = Vec::new();
@@ -357,6 +387,7 @@ impl Ctx<'_> {
         Ok(Config {
             path: self.path.to_path_buf(),
             cpus,
+            cpus_origin,
             cpu_label: raw.run.cpu_label.clone().filter(|s| !s.trim().is_empty()),
             models,
             thresholds: raw
@@ -369,21 +400,37 @@ impl Ctx<'_> {
         })
     }
 
-    fn budget(&self, b: &Option<Spanned<f64>>) -> Result<Option<Duration>, ConfigError> {
+    fn budget(&self, b: &Option<Spanned<f64>>, key: &str) -> Result<Option<Duration>, ConfigError> {
         match b {
             None => Ok(None),
-            Some(s) if s.get_ref().is_finite() && *s.get_ref() > 0.0 => {
+            Some(s) if limits::in_range(*s.get_ref(), 0.0, false, limits::MAX_TIME_BUDGET_S) => {
                 Ok(Some(Duration::from_secs_f64(*s.get_ref())))
             }
             Some(s) => Err(self.error(
                 s.span(),
                 format!(
-                    "`time_budget_s` must be a positive number of seconds, got {}",
+                    "`{key}` must be a number of seconds in (0, {}] (one day), got {:e}",
+                    limits::MAX_TIME_BUDGET_S,
                     s.get_ref()
                 ),
                 "set e.g. time_budget_s = 60",
             )),
         }
+    }
+
+    fn warmup(&self, w: &Spanned<u32>, key: &str) -> Result<u32, ConfigError> {
+        if *w.get_ref() > limits::MAX_WARMUP {
+            return Err(self.error(
+                w.span(),
+                format!(
+                    "`{key}` must be between 0 and {} warm-up iterations, got {}",
+                    limits::MAX_WARMUP,
+                    w.get_ref()
+                ),
+                "set e.g. warmup = 1 (each warm-up runs the whole model once)",
+            ));
+        }
+        Ok(*w.get_ref())
     }
 
     fn model(
@@ -433,12 +480,39 @@ impl Ctx<'_> {
                     "fixture",
                 )?;
                 let options = raw.whisper.clone().unwrap_or_default();
-                if options.prompt_tokens.is_empty() || options.prompt_tokens.iter().any(|t| *t < 0)
-                {
+                let token_ok = |t: &i64| (0..=limits::MAX_TOKEN_ID).contains(t);
+                if options.prompt_tokens.is_empty() || !options.prompt_tokens.iter().all(token_ok) {
                     return Err(self.error(
                         m.span(),
-                        format!("model `{name}`: `whisper.prompt_tokens` must be a non-empty list of token ids >= 0"),
+                        format!("model `{name}`: `whisper.prompt_tokens` must be a non-empty list of token ids between 0 and {}", limits::MAX_TOKEN_ID),
                         "use Whisper's prompt, e.g. [50258, 50278, 50359, 50363]",
+                    ));
+                }
+                if !token_ok(&options.eot_token) {
+                    return Err(self.error(
+                        m.span(),
+                        format!(
+                            "model `{name}`: `whisper.eot_token` = {} is not a token id between 0 and {}",
+                            options.eot_token,
+                            limits::MAX_TOKEN_ID
+                        ),
+                        "use Whisper's <|endoftext|>, 50257",
+                    ));
+                }
+                let positions = options.prompt_tokens.len() + options.max_new_tokens.get() as usize;
+                if positions > limits::WHISPER_MAX_POSITIONS {
+                    return Err(self.error(
+                        m.span(),
+                        format!(
+                            "model `{name}`: {} prompt tokens + `whisper.max_new_tokens` = {} exceed the {} positions of Whisper's decoder",
+                            options.prompt_tokens.len(),
+                            options.max_new_tokens,
+                            limits::WHISPER_MAX_POSITIONS
+                        ),
+                        format!(
+                            "set whisper.max_new_tokens to at most {}",
+                            limits::WHISPER_MAX_POSITIONS.saturating_sub(options.prompt_tokens.len())
+                        ),
                     ));
                 }
                 WorkloadSpec::Whisper {
@@ -481,18 +555,32 @@ impl Ctx<'_> {
                 for spec in &raw.inputs {
                     inputs.push(self.input(spec, &raw.dims, fixture.is_some())?);
                 }
+                if raw.steps.get_ref().get() > limits::MAX_STEPS {
+                    return Err(self.error(
+                        raw.steps.span(),
+                        format!(
+                            "model `{name}`: `steps` must be between 1 and {} model runs per iteration, got {}",
+                            limits::MAX_STEPS,
+                            raw.steps.get_ref()
+                        ),
+                        "set e.g. steps = 1 (or the number of windows one request streams)",
+                    ));
+                }
                 WorkloadSpec::Onnx {
                     model,
                     fixture,
                     inputs,
-                    steps: raw.steps.get(),
+                    steps: raw.steps.get_ref().get(),
                 }
             }
         };
         Ok(ModelConfig {
             name: name.to_string(),
             size: raw.size.clone(),
-            warmup: raw.warmup.unwrap_or(run.warmup),
+            warmup: match &raw.warmup {
+                Some(w) => self.warmup(w, &format!("models.{name}.warmup"))?,
+                None => *run.warmup.get_ref(),
+            },
             iterations: raw
                 .iterations
                 .or(run.iterations)
@@ -500,9 +588,11 @@ impl Ctx<'_> {
                     std::num::NonZeroU32::new(DEFAULT_ITERATIONS)
                         .unwrap_or(std::num::NonZeroU32::MIN),
                 )),
-            time_budget: match self.budget(&raw.time_budget_s)? {
+            time_budget: match self
+                .budget(&raw.time_budget_s, &format!("models.{name}.time_budget_s"))?
+            {
                 Some(b) => Some(b),
-                None => self.budget(&run.time_budget_s)?,
+                None => self.budget(&run.time_budget_s, "run.time_budget_s")?,
             },
             session: raw.session.clone(),
             workload,
@@ -513,7 +603,7 @@ impl Ctx<'_> {
     fn input(
         &self,
         spec: &Spanned<InputSpec>,
-        dims: &BTreeMap<String, i64>,
+        dims: &BTreeMap<String, Spanned<i64>>,
         has_fixture: bool,
     ) -> Result<ResolvedInput, ConfigError> {
         let s = spec.get_ref();
@@ -523,12 +613,19 @@ impl Ctx<'_> {
                 Dim::Fixed(v) => shape.push(i64::from(*v)),
                 Dim::Named(n) => {
                     match dims.get(n) {
-                        Some(v) if *v >= 0 => shape.push(*v),
+                        Some(v) if (0..=limits::MAX_DIM).contains(v.get_ref()) => {
+                            shape.push(*v.get_ref())
+                        }
                         Some(v) => {
                             return Err(self.error(
-                                spec.span(),
-                                format!("input `{}`: dimension `{n}` = {v} is negative", s.name),
-                                "give symbolic dimensions a size >= 0 in `dims`",
+                                v.span(),
+                                format!(
+                                    "input `{}`: dimension `{n}` = {} is not a size between 0 and {}",
+                                    s.name,
+                                    v.get_ref(),
+                                    limits::MAX_DIM
+                                ),
+                                "give symbolic dimensions their real size in `dims`, e.g. { batch = 1 }",
                             ));
                         }
                         None => {
@@ -542,6 +639,22 @@ impl Ctx<'_> {
                 }
             }
         }
+        let elements = shape
+            .iter()
+            .try_fold(1i64, |acc, d| acc.checked_mul(*d))
+            .filter(|n| *n <= limits::MAX_ELEMENTS);
+        if elements.is_none() {
+            return Err(self.error(
+                spec.span(),
+                format!(
+                    "input `{}`: shape {shape:?} has more than {} elements (1 GiB of f32), too large to synthesise",
+                    s.name,
+                    limits::MAX_ELEMENTS
+                ),
+                "use the shape one request really has (e.g. batch 1)",
+            ));
+        }
+        let (lo, hi) = dtype_range(s.dtype);
         match &s.fill {
             Fill::Audio if !has_fixture => {
                 return Err(self.error(
@@ -582,6 +695,26 @@ impl Ctx<'_> {
                     "use a finite number",
                 ));
             }
+            Fill::Constant(v) if !(lo..=hi).contains(v) => {
+                return Err(self.error(
+                    spec.span(),
+                    format!(
+                        "input `{}`: constant {v} does not fit dtype {:?} (range {lo} to {hi})",
+                        s.name, s.dtype
+                    ),
+                    "use a value the input's dtype can hold",
+                ));
+            }
+            Fill::Random { low, high, .. } if !(lo <= *low && *high <= hi) => {
+                return Err(self.error(
+                    spec.span(),
+                    format!(
+                        "input `{}`: random fill [{low}, {high}) does not fit dtype {:?} (range {lo} to {hi})",
+                        s.name, s.dtype
+                    ),
+                    "use bounds the input's dtype can hold",
+                ));
+            }
             _ => {}
         }
         Ok(ResolvedInput {
@@ -595,17 +728,57 @@ impl Ctx<'_> {
     }
 }
 
-/// A CPU list ("0", "2-3", "0,2") or "all": every CPU this process may run on (what a
-/// Kubernetes pod was given, exclusive cores included).
+/// Values a dtype can hold, for fills (f64 bounds; i64's are rounded to the nearest f64).
+fn dtype_range(d: DType) -> (f64, f64) {
+    match d {
+        DType::F32 => (f64::from(f32::MIN), f64::from(f32::MAX)),
+        DType::F16 => (-65_504.0, 65_504.0),
+        DType::F64 => (f64::MIN, f64::MAX),
+        DType::I64 => (i64::MIN as f64, i64::MAX as f64),
+        DType::I32 => (f64::from(i32::MIN), f64::from(i32::MAX)),
+        DType::I8 => (f64::from(i8::MIN), f64::from(i8::MAX)),
+        DType::U8 => (0.0, f64::from(u8::MAX)),
+        DType::Bool => (0.0, 1.0),
+    }
+}
+
+/// A CPU list ("0", "2-3", "0,2") or "all": every CPU this process was started with (what a
+/// Kubernetes pod was given, exclusive cores included, or what `taskset` allowed).
 pub fn cpus_arg(s: &str) -> Result<Vec<usize>, String> {
     if s.trim() == "all" {
-        let cpus = crate::platform::affinity::current_affinity();
+        let cpus = crate::platform::affinity::inherited_affinity().to_vec();
         if cpus.is_empty() {
             return Err("cannot read this process's CPU affinity".into());
         }
         return Ok(cpus);
     }
     parse_cpu_set_arg(s)
+}
+
+/// The key path of a deserialisation error as the user wrote it (`run.time_budget_s`), without
+/// the segment `toml::Spanned` adds internally (`$__serde_spanned_private_value`).
+pub(crate) fn key_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Map { key } if key.starts_with("$__serde_spanned") => {}
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Unknown => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push('?');
+            }
+        }
+    }
+    if out.is_empty() { ".".to_string() } else { out }
 }
 
 fn valid_name(name: &str) -> bool {

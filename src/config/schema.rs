@@ -39,9 +39,9 @@ pub struct RunSection {
     /// Explicit CPU label for machines whose CPU cannot be told apart (e.g. Docker on a Mac).
     #[serde(default)]
     pub cpu_label: Option<String>,
-    /// Un-timed runs before the counted iterations.
+    /// Un-timed runs before the counted iterations (at most `limits::MAX_WARMUP`).
     #[serde(default = "default_warmup")]
-    pub warmup: u32,
+    pub warmup: Spanned<u32>,
     /// Counted iterations, or "auto".
     #[serde(default)]
     pub iterations: Option<Iterations>,
@@ -66,8 +66,8 @@ fn default_cpus() -> Spanned<String> {
     Spanned::new(0..0, "0".to_string())
 }
 
-fn default_warmup() -> u32 {
-    1
+fn default_warmup() -> Spanned<u32> {
+    Spanned::new(0..0, 1)
 }
 
 /// A fixed iteration count or "auto" (measure until the median is known precisely enough).
@@ -81,7 +81,7 @@ pub enum Iterations {
 impl<'de> Deserialize<'de> for Iterations {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
-        const EXPECTED: &str = "a positive number of iterations or \"auto\"";
+        const EXPECTED: &str = "a number of iterations between 1 and 1000000, or \"auto\"";
         impl serde::de::Visitor<'_> for V {
             type Value = Iterations;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -90,6 +90,7 @@ impl<'de> Deserialize<'de> for Iterations {
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Iterations, E> {
                 u32::try_from(v)
                     .ok()
+                    .filter(|n| *n <= super::limits::MAX_ITERATIONS)
                     .and_then(NonZeroU32::new)
                     .map(Iterations::Fixed)
                     .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Signed(v), &EXPECTED))
@@ -97,6 +98,7 @@ impl<'de> Deserialize<'de> for Iterations {
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Iterations, E> {
                 u32::try_from(v)
                     .ok()
+                    .filter(|n| *n <= super::limits::MAX_ITERATIONS)
                     .and_then(NonZeroU32::new)
                     .map(Iterations::Fixed)
                     .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Unsigned(v), &EXPECTED))
@@ -144,7 +146,7 @@ pub struct RawModel {
     pub fixture: Option<Spanned<PathBuf>>,
     /// Per-model overrides of `[run]`.
     #[serde(default)]
-    pub warmup: Option<u32>,
+    pub warmup: Option<Spanned<u32>>,
     #[serde(default)]
     pub iterations: Option<Iterations>,
     #[serde(default)]
@@ -157,17 +159,17 @@ pub struct RawModel {
     pub whisper: Option<WhisperOptions>,
     /// `onnx` kind: values for symbolic dimensions, e.g. `{ batch = 1 }`.
     #[serde(default)]
-    pub dims: BTreeMap<String, i64>,
+    pub dims: BTreeMap<String, Spanned<i64>>,
     /// `onnx` kind: how to synthesise each input.
     #[serde(default)]
     pub inputs: Vec<Spanned<InputSpec>>,
     /// `onnx` kind: model runs per counted iteration (streaming models: windows per iteration).
     #[serde(default = "one")]
-    pub steps: NonZeroU32,
+    pub steps: Spanned<NonZeroU32>,
 }
 
-fn one() -> NonZeroU32 {
-    NonZeroU32::MIN
+fn one() -> Spanned<NonZeroU32> {
+    Spanned::new(0..0, NonZeroU32::MIN)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -182,10 +184,10 @@ pub enum WorkloadKind {
 #[serde(deny_unknown_fields)]
 pub struct SessionOptions {
     /// `intra_op_num_threads`. Never 0: ORT's 0 sizes the pool from the host, ignoring cgroup limits.
-    #[serde(default = "one_thread")]
+    #[serde(default = "one_thread", deserialize_with = "super::limits::threads")]
     pub intra_op_threads: NonZeroU16,
     /// `inter_op_num_threads` (only used with parallel execution).
-    #[serde(default = "one_thread")]
+    #[serde(default = "one_thread", deserialize_with = "super::limits::threads")]
     pub inter_op_threads: NonZeroU16,
     /// 0 = disable, 1 = basic, 2 = extended, 3 = all (layout) optimisations.
     #[serde(default = "opt_all")]

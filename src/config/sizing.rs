@@ -10,6 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::limits::in_range;
 use super::{ConfigError, Ctx};
 use crate::sizing::{Band, GradeBands, Instance, Policy};
 
@@ -70,10 +71,10 @@ pub struct RawGrades {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawBand {
-    pub min_rps: Option<f64>,
-    pub max_p95_ms: Option<f64>,
-    pub max_error_rate: Option<f64>,
-    pub max_cpu_utilisation: Option<f64>,
+    pub min_rps: Option<Spanned<f64>>,
+    pub max_p95_ms: Option<Spanned<f64>>,
+    pub max_error_rate: Option<Spanned<f64>>,
+    pub max_cpu_utilisation: Option<Spanned<f64>>,
 }
 
 /// The validated `[sizing]` table, defaults applied.
@@ -128,10 +129,8 @@ pub fn load_sizing(path: &Path) -> Result<SizingConfig, ConfigError> {
 pub fn parse_sizing(text: &str, path: &Path) -> Result<SizingConfig, ConfigError> {
     let ctx = Ctx { text, path };
     let de = toml::Deserializer::parse(text).map_err(|e| ctx.toml_error(&e, None))?;
-    let raw: OnlySizing = serde_path_to_error::deserialize(de).map_err(|e| {
-        let key = e.path().to_string();
-        ctx.toml_error(e.inner(), Some(key))
-    })?;
+    let raw: OnlySizing = serde_path_to_error::deserialize(de)
+        .map_err(|e| ctx.toml_error(e.inner(), Some(super::key_path(e.path()))))?;
     ctx.sizing(raw.sizing)
 }
 
@@ -153,9 +152,9 @@ impl Ctx<'_> {
         let limit_factor = match &raw.limit_factor {
             Some(v) => check(
                 v,
-                v.get_ref().is_finite() && *v.get_ref() >= 1.0,
+                in_range(*v.get_ref(), 1.0, true, 10.0),
                 "limit_factor",
-                "it must be at least 1 (a limit below the request is invalid)",
+                "it must be between 1 (a limit below the request is invalid) and 10",
                 "use 1.2 (request 2.5 -> limit 3)",
             )?,
             None => 1.2,
@@ -183,32 +182,42 @@ impl Ctx<'_> {
                     "use 2 so one pod can fail or be rescheduled",
                 ));
             }
+            if *v.get_ref() > MAX_PODS {
+                return Err(self.error(
+                    v.span(),
+                    format!(
+                        "`sizing.min_pods` is {}: it must be between 1 and {MAX_PODS}",
+                        v.get_ref()
+                    ),
+                    "use 2 so one pod can fail or be rescheduled",
+                ));
+            }
             out.min_pods = *v.get_ref();
         }
         if let Some(v) = &raw.memory_headroom {
             out.memory_headroom = check(
                 v,
-                v.get_ref().is_finite() && *v.get_ref() >= 0.0,
+                in_range(*v.get_ref(), 0.0, true, 10.0),
                 "memory_headroom",
-                "it must be a fraction >= 0",
+                "it must be a fraction between 0 and 10",
                 "use 0.25 (25% over the measured peak RSS)",
             )?;
         }
         if let Some(v) = &raw.max_cpu_per_pod {
             out.max_cpu_per_pod = check(
                 v,
-                v.get_ref().is_finite() && *v.get_ref() >= 1.0,
+                in_range(*v.get_ref(), 1.0, true, 1024.0),
                 "max_cpu_per_pod",
-                "it must be at least 1",
+                "it must be between 1 and 1024 CPUs",
                 "use 4, or the largest pod your nodes schedule comfortably",
             )?;
         }
         for (i, inst) in raw.instances.iter().enumerate() {
             let r = inst.get_ref();
-            let pos = |v: &Spanned<f64>, key: &str, rule: &str| {
+            let pos = |v: &Spanned<f64>, key: &str, rule: &str, max: f64| {
                 check(
                     v,
-                    v.get_ref().is_finite() && *v.get_ref() > 0.0,
+                    in_range(*v.get_ref(), 0.0, false, max),
                     &format!("instances[{i}].{key}"),
                     rule,
                     "correct the catalogue entry",
@@ -216,15 +225,26 @@ impl Ctx<'_> {
             };
             let instance = Instance {
                 name: r.name.clone(),
-                vcpus: pos(&r.vcpus, "vcpus", "it must be a positive number")?,
-                memory_gib: pos(&r.memory_gib, "memory_gib", "it must be a positive number")?,
+                vcpus: pos(
+                    &r.vcpus,
+                    "vcpus",
+                    "it must be a number of vCPUs in (0, 4096]",
+                    4096.0,
+                )?,
+                memory_gib: pos(
+                    &r.memory_gib,
+                    "memory_gib",
+                    "it must be a number of GiB in (0, 65536]",
+                    65_536.0,
+                )?,
                 price_per_hour: pos(
                     &r.price_per_hour,
                     "price_per_hour",
                     &format!(
-                        "instance `{}` needs a positive price per hour (zero would make every plan free)",
+                        "instance `{}` needs a positive price per hour, at most 100000 (zero would make every plan free)",
                         r.name
                     ),
+                    100_000.0,
                 )?,
             };
             if out.instances.iter().any(|o| o.name == instance.name) {
@@ -240,20 +260,77 @@ impl Ctx<'_> {
             out.instances.push(instance);
         }
         if let Some(g) = raw.grades {
-            merge_band(&mut out.grades.excellent, g.excellent);
-            merge_band(&mut out.grades.acceptable, g.acceptable);
+            self.merge_band(&mut out.grades.excellent, g.excellent, "excellent")?;
+            self.merge_band(&mut out.grades.acceptable, g.acceptable, "acceptable")?;
         }
         Ok(out)
     }
+
+    /// Overrides the band's defaults with the keys given, each within its range.
+    fn merge_band(
+        &self,
+        band: &mut Band,
+        raw: Option<RawBand>,
+        name: &str,
+    ) -> Result<(), ConfigError> {
+        let Some(r) = raw else { return Ok(()) };
+        let field = |v: Option<Spanned<f64>>,
+                     key: &str,
+                     (low, low_incl, high): (f64, bool, f64),
+                     rule: &str,
+                     help: &str| {
+            match v {
+                None => Ok(None),
+                Some(v) if in_range(*v.get_ref(), low, low_incl, high) => Ok(Some(*v.get_ref())),
+                Some(v) => Err(self.error(
+                    v.span(),
+                    format!("`sizing.grades.{name}.{key}` is {}: {rule}", v.get_ref()),
+                    help,
+                )),
+            }
+        };
+        if let Some(v) = field(
+            r.min_rps,
+            "min_rps",
+            (0.0, true, 1e9),
+            "it must be a number of requests per second >= 0",
+            "use e.g. min_rps = 100",
+        )? {
+            band.min_rps = v;
+        }
+        if let Some(v) = field(
+            r.max_p95_ms,
+            "max_p95_ms",
+            (0.0, false, 1e7),
+            "it must be a positive number of milliseconds",
+            "use e.g. max_p95_ms = 200",
+        )? {
+            band.max_p95_ms = v;
+        }
+        if let Some(v) = field(
+            r.max_error_rate,
+            "max_error_rate",
+            (0.0, true, 1.0),
+            "it must be a fraction in [0, 1]",
+            "use e.g. max_error_rate = 0.01 (1%, a fraction, not a percentage)",
+        )? {
+            band.max_error_rate = v;
+        }
+        if let Some(v) = field(
+            r.max_cpu_utilisation,
+            "max_cpu_utilisation",
+            (0.0, false, 1.0),
+            "it must be a fraction in (0, 1]",
+            "use e.g. max_cpu_utilisation = 0.70 (a fraction, not a percentage)",
+        )? {
+            band.max_cpu_utilisation = v;
+        }
+        Ok(())
+    }
 }
 
-fn merge_band(band: &mut Band, raw: Option<RawBand>) {
-    let Some(r) = raw else { return };
-    band.min_rps = r.min_rps.unwrap_or(band.min_rps);
-    band.max_p95_ms = r.max_p95_ms.unwrap_or(band.max_p95_ms);
-    band.max_error_rate = r.max_error_rate.unwrap_or(band.max_error_rate);
-    band.max_cpu_utilisation = r.max_cpu_utilisation.unwrap_or(band.max_cpu_utilisation);
-}
+/// Most pods a plan may ask for at least.
+const MAX_PODS: u32 = 1000;
 
 #[cfg(test)]
 mod tests {

@@ -103,7 +103,7 @@ fn zero_iterations_are_impossible() {
     let (at, msg) = d.err(&WHISPER.replace("iterations = 5", "iterations = 0"));
     assert_eq!(at.line, 5, "{msg}");
     assert!(
-        msg.contains("run.iterations") && msg.contains("positive number of iterations"),
+        msg.contains("run.iterations") && msg.contains("between 1 and 1000000"),
         "{msg}"
     );
 }
@@ -154,7 +154,7 @@ fn unknown_architecture_and_bad_threshold() {
     let (_, msg) = d.err(&WHISPER.replace("[thresholds.x86_64]", "[thresholds.riscv]"));
     assert!(msg.contains("unknown architecture `riscv`"), "{msg}");
     let (_, msg) = d.err(&WHISPER.replace("max_regression_pct = 5.0", "max_regression_pct = -5.0"));
-    assert!(msg.contains("positive percentage"), "{msg}");
+    assert!(msg.contains("percentage in (0, 1000]"), "{msg}");
 }
 
 #[test]
@@ -270,4 +270,197 @@ fn error_display_shows_the_offending_line() {
     assert!(e.contains("benchmark.toml:5:"), "{e}");
     assert!(e.contains("iterations = 0"), "{e}");
     assert!(e.contains("fix:"), "{e}");
+}
+
+/// Every number of the file has a range; a value outside it is an error at its line and
+/// column naming the key (never a panic later: `Duration::from_secs_f64(1e30)` panics).
+#[test]
+fn every_number_out_of_range_points_at_its_key() {
+    let d = Dir::new();
+    let whisper = |from: &str, to: &str| WHISPER.replace(from, to);
+    let onnx = |from: &str, to: &str| ONNX.replace(from, to);
+    let cases: Vec<(String, &str, usize)> = vec![
+        (
+            whisper("iterations = 5", "iterations = 5\ntime_budget_s = 1e30"),
+            "run.time_budget_s",
+            6,
+        ),
+        (
+            whisper("iterations = 5", "iterations = 5\ntime_budget_s = -1"),
+            "run.time_budget_s",
+            6,
+        ),
+        (
+            whisper("size = \"tiny\"", "size = \"tiny\"\ntime_budget_s = 1e9"),
+            "models.tiny.time_budget_s",
+            10,
+        ),
+        (whisper("warmup = 1", "warmup = 100000"), "run.warmup", 4),
+        (
+            whisper("size = \"tiny\"", "size = \"tiny\"\nwarmup = 20000"),
+            "models.tiny.warmup",
+            10,
+        ),
+        (
+            whisper("iterations = 5", "iterations = 4000000000"),
+            "run.iterations",
+            5,
+        ),
+        (
+            whisper("intra_op_threads = 1", "intra_op_threads = 60000"),
+            "intra_op_threads",
+            16,
+        ),
+        (
+            whisper("intra_op_threads = 1", "inter_op_threads = 5000"),
+            "inter_op_threads",
+            16,
+        ),
+        (
+            whisper("max_regression_pct = 5.0", "max_regression_pct = 5000.0"),
+            "max_regression_pct",
+            18,
+        ),
+        (
+            whisper("min_abs_ms = 1.0", "min_abs_ms = 1e12"),
+            "min_abs_ms",
+            18,
+        ),
+        (
+            whisper(
+                "[thresholds.x86_64]",
+                "[gate]\nassumed_run_noise_pct = 300\n[thresholds.x86_64]",
+            ),
+            "assumed_run_noise_pct",
+            18,
+        ),
+        (
+            whisper(
+                "intra_op_threads = 1",
+                "intra_op_threads = 1\n[models.tiny.whisper]\nmax_new_tokens = 100000",
+            ),
+            "max_new_tokens",
+            7,
+        ),
+        (
+            whisper(
+                "intra_op_threads = 1",
+                "intra_op_threads = 1\n[models.tiny.whisper]\neot_token = -5",
+            ),
+            "eot_token",
+            7,
+        ),
+        (onnx("steps = 10", "steps = 1000000"), "steps", 6),
+        (
+            onnx("dims = { batch = 1 }", "dims = { batch = -2 }"),
+            "dimension `batch`",
+            7,
+        ),
+        (
+            onnx("dims = { batch = 1 }", "dims = { batch = 100000000 }"),
+            "more than 268435456 elements",
+            9,
+        ),
+        (
+            onnx("fill = { constant = 16000 }", "fill = { constant = 1e30 }"),
+            "does not fit dtype I64",
+            21,
+        ),
+        (
+            onnx("dtype = \"i64\"", "dtype = \"u8\"").replace("constant = 16000", "constant = 300"),
+            "does not fit dtype U8",
+            21,
+        ),
+        (
+            format!("{ONNX}\n[sizing]\nlimit_factor = 50\n"),
+            "sizing.limit_factor",
+            28,
+        ),
+        (
+            format!("{ONNX}\n[sizing]\nmin_pods = 5000\n"),
+            "sizing.min_pods",
+            28,
+        ),
+        (
+            format!("{ONNX}\n[sizing]\nmemory_headroom = 1e9\n"),
+            "sizing.memory_headroom",
+            28,
+        ),
+        (
+            format!("{ONNX}\n[sizing]\nmax_cpu_per_pod = 1e9\n"),
+            "sizing.max_cpu_per_pod",
+            28,
+        ),
+        (
+            format!("{ONNX}\n[sizing.grades.excellent]\nmax_error_rate = 5\n"),
+            "sizing.grades.excellent.max_error_rate",
+            28,
+        ),
+        (
+            format!("{ONNX}\n[sizing.grades.acceptable]\nmax_cpu_utilisation = 85\n"),
+            "sizing.grades.acceptable.max_cpu_utilisation",
+            28,
+        ),
+        (
+            format!("{ONNX}\n[sizing.grades.acceptable]\nmin_rps = -1\n"),
+            "sizing.grades.acceptable.min_rps",
+            28,
+        ),
+        (
+            format!(
+                "{ONNX}\n[[sizing.instances]]\nname = \"x\"\nvcpus = 1e9\nmemory_gib = 8\nprice_per_hour = 1\n"
+            ),
+            "instances[0].vcpus",
+            29,
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (text, key, line) in cases {
+        let (at, msg) = d.err(&text);
+        if !msg.contains(key) || at.line != line || at.file != d.cfg() {
+            wrong.push(format!("{key} (line {line}): {at}: {msg}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn key_paths_never_show_serde_internals() {
+    let d = Dir::new();
+    for (text, key) in [
+        (
+            WHISPER.replace("iterations = 5", "time_budget_s = \"x\""),
+            "`run.time_budget_s`",
+        ),
+        (WHISPER.replace("cpus = \"0\"", "cpus = 5"), "`run.cpus`"),
+        (
+            format!("{WHISPER}\n[gate]\nhistory = \"x\"\n"),
+            "`gate.history`",
+        ),
+        (
+            format!(
+                "{WHISPER}\n[[sizing.instances]]\nname = \"a\"\nvcpus = \"x\"\nmemory_gib = 1\nprice_per_hour = 1\n"
+            ),
+            "`sizing.instances[0].vcpus`",
+        ),
+    ] {
+        let (_, msg) = d.err(&text);
+        assert!(msg.contains(key) && !msg.contains("serde"), "{msg}");
+    }
+}
+
+#[test]
+fn cpus_remember_where_they_were_set() {
+    let d = Dir::new();
+    let c = d.parse(WHISPER).unwrap();
+    assert_eq!(
+        c.cpus_origin,
+        format!("run.cpus = \"0\" at {}:3:8", d.cfg().display())
+    );
+    let c = d.parse(&WHISPER.replace("cpus = \"0\"\n", "")).unwrap();
+    assert!(
+        c.cpus_origin.starts_with("the default run.cpus"),
+        "{}",
+        c.cpus_origin
+    );
 }

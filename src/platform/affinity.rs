@@ -8,6 +8,7 @@
 
 use super::cgroup::parse_cpu_list;
 use std::io;
+use std::sync::OnceLock;
 
 /// Bits in the affinity masks we pass to the kernel (8192 CPUs, the largest NR_CPUS); larger
 /// than `cpu_set_t` (1024) so `sched_getaffinity` does not fail with EINVAL on huge hosts.
@@ -49,26 +50,64 @@ pub fn format_cpu_list(cpus: &[usize]) -> String {
     parts.join(",")
 }
 
-/// Checks that every requested CPU is in the allowed set; the error names both sets.
-pub fn check_cpus_allowed(requested: &[usize], allowed: &[usize]) -> Result<(), String> {
+/// Checks that every requested CPU is in the CPU mask this process was started with
+/// (`inherited`) and in the cgroup's cpuset when known; the error names the sets.
+///
+/// bench-gate never widens the mask it was started with: `taskset -c 1 bench-gate run` with
+/// `cpus = "0"` is refused rather than run on CPU 0 (the launcher's choice is deliberate: a CI
+/// runner's or a container's CPUs), and not intersected either (a silently smaller set would be
+/// measured under another name).
+pub fn check_cpus_allowed(
+    requested: &[usize],
+    inherited: &[usize],
+    cpuset: Option<&[usize]>,
+) -> Result<(), String> {
     if requested.is_empty() {
         return Err("no CPU requested".to_string());
     }
-    let missing: Vec<usize> = requested
-        .iter()
-        .copied()
-        .filter(|c| !allowed.contains(c))
-        .collect();
+    let outside = |set: &[usize]| -> Vec<usize> {
+        requested
+            .iter()
+            .copied()
+            .filter(|c| !set.contains(c))
+            .collect()
+    };
+    if let Some(cpuset) = cpuset {
+        let missing = outside(cpuset);
+        if !missing.is_empty() {
+            return Err(format!(
+                "CPU(s) {} are not in this machine's or container's CPU set {} (the cgroup \
+                 cpuset decides it in a container or pod)\n  fix: choose CPUs from {}",
+                format_cpu_list(&missing),
+                format_cpu_list(cpuset),
+                format_cpu_list(inherited),
+            ));
+        }
+    }
+    if inherited.is_empty() {
+        return Ok(());
+    }
+    let missing = outside(inherited);
     if missing.is_empty() {
         return Ok(());
     }
     Err(format!(
-        "CPU(s) {} not in this process's allowed set {} (sched_getaffinity; in a container or \
-         pod the cpuset decides it): choose CPUs from {}",
+        "CPU(s) {} are outside the CPU mask bench-gate was started with ({}; set by taskset, \
+         numactl, a container's cpuset or the CI runner), and bench-gate does not widen it\n  \
+         fix: choose CPUs within {} (run.cpus in the config, or --cpus), or start bench-gate \
+         without the narrower mask",
         format_cpu_list(&missing),
-        format_cpu_list(allowed),
-        format_cpu_list(allowed),
+        format_cpu_list(inherited),
+        format_cpu_list(inherited),
     ))
+}
+
+/// The CPU mask this process was started with, read once, before bench-gate pins anything
+/// (`main` reads it first thing). Later pins narrow the live mask; this stays what the launcher
+/// gave.
+pub fn inherited_affinity() -> &'static [usize] {
+    static MASK: OnceLock<Vec<usize>> = OnceLock::new();
+    MASK.get_or_init(current_affinity)
 }
 
 /// CPUs this thread may run on (`sched_getaffinity`). Empty when unknown (non-Linux or error).
@@ -109,10 +148,11 @@ pub fn current_affinity() -> Vec<usize> {
 pub fn pin_current_process(cpus: &[usize]) -> Result<(), io::Error> {
     #[cfg(target_os = "linux")]
     {
-        // The cgroup cpuset bounds what sched_setaffinity can grant (the current mask may be
-        // narrower, e.g. after an earlier pin, and widening it again is allowed).
-        let allowed = super::cgroup::cgroup_cpuset().unwrap_or_else(current_affinity);
-        check_cpus_allowed(cpus, &allowed)
+        // Within the mask the process was started with (the live mask may be narrower after an
+        // earlier pin, and widening it back up to the inherited one is allowed) and the cgroup's
+        // cpuset, which bounds what sched_setaffinity can grant.
+        let cpuset = super::cgroup::cgroup_cpuset();
+        check_cpus_allowed(cpus, inherited_affinity(), cpuset.as_deref())
             .map_err(|m| io::Error::new(io::ErrorKind::InvalidInput, m))?;
         let mut mask = [0u64; MASK_WORDS];
         for &c in cpus {
@@ -208,14 +248,24 @@ mod tests {
     }
 
     #[test]
-    fn subset_check_names_allowed_set() {
-        assert!(check_cpus_allowed(&[1], &[0, 1]).is_ok());
-        let e = check_cpus_allowed(&[2, 3], &[0, 1]).expect_err("not allowed");
+    fn subset_check_names_the_sets() {
+        assert!(check_cpus_allowed(&[1], &[0, 1], Some(&[0, 1])).is_ok());
+        let e = check_cpus_allowed(&[2, 3], &[0, 1], Some(&[0, 1])).expect_err("not allowed");
+        assert!(e.contains("CPU(s) 2-3") && e.contains("CPU set 0-1"), "{e}");
+        assert!(check_cpus_allowed(&[], &[0], None).is_err());
+    }
+
+    #[test]
+    fn the_mask_bench_gate_was_started_with_is_never_widened() {
+        // `taskset -c 1 bench-gate run` with cpus = "0": the cpuset allows 0, the launcher not.
+        let e = check_cpus_allowed(&[0], &[1], Some(&[0, 1])).expect_err("outside the mask");
         assert!(
-            e.contains("CPU(s) 2-3") && e.contains("allowed set 0-1"),
+            e.contains("CPU(s) 0 are outside the CPU mask bench-gate was started with (1")
+                && e.contains("fix: choose CPUs within 1"),
             "{e}"
         );
-        assert!(check_cpus_allowed(&[], &[0]).is_err());
+        assert!(check_cpus_allowed(&[1], &[1], Some(&[0, 1])).is_ok());
+        assert!(check_cpus_allowed(&[0, 1], &[0, 1], None).is_ok());
     }
 
     /// Pins to one allowed CPU, checks a new thread inherits it, then restores the mask.

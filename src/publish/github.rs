@@ -6,6 +6,7 @@
 //! The token goes to octocrab's auth header and nowhere else: every text that comes back from
 //! the server or the HTTP stack is scrubbed before it reaches an error.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::time::Duration;
 
@@ -216,6 +217,34 @@ pub enum PublishError {
     InvalidResponse { endpoint: String, detail: String },
     #[error("could not set up the GitHub client: {detail}")]
     Client { detail: String },
+    #[error(
+        "gave up after {limit_s} s (the bound on the whole publish: connecting, answers, retries) while {step}; check GITHUB_API_URL and the runner's network, or raise the bound with --timeout-s / BENCH_GATE_COMMENT_TIMEOUT_S"
+    )]
+    Timeout { limit_s: f64, step: String },
+}
+
+/// `text` with the credentials of every URL in it (`https://user:token@host`) replaced by
+/// `***`, for anything printed: an API URL from the environment may carry a token.
+pub fn redact_url_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace() || c == '"')
+            .unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                out.push_str(&tail[at..end]);
+            }
+            None => out.push_str(&tail[..end]),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Creates or updates the one comment carrying `marker` on the target PR.
@@ -223,19 +252,34 @@ pub enum PublishError {
 /// `marker` is a hidden HTML comment; it is prepended to `body` when missing, because without
 /// it the next run could not find this comment and would post a second one. A body over
 /// GitHub's limit is truncated with a note rather than failing the job.
+///
+/// `limit` bounds the whole publish (connecting, every request and answer, the waits between
+/// retries): a server that accepts the connection and never answers costs at most that long,
+/// and the error says which step was in progress.
 pub async fn upsert_comment(
     target: &Target,
     token: &Token,
     marker: &str,
     body: &str,
     retry: &RetryPolicy,
+    limit: Duration,
 ) -> Result<Outcome, PublishError> {
     validate_marker(marker)?;
     let body = cap_body(&with_marker(marker, body), marker);
-    let api = Api::new(target, token, retry)?;
-    match find_marked_comment(&api, marker).await? {
-        Some(id) => update_comment(&api, id, &body).await,
-        None => create_comment(&api, marker, &body).await,
+    let step = RefCell::new(format!("connecting to {}", target.api_base));
+    let publish = async {
+        let api = Api::new(target, token, retry, &step)?;
+        match find_marked_comment(&api, marker).await? {
+            Some(id) => update_comment(&api, id, &body).await,
+            None => create_comment(&api, marker, &body).await,
+        }
+    };
+    match tokio::time::timeout(limit, publish).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(PublishError::Timeout {
+            limit_s: limit.as_secs_f64(),
+            step: step.into_inner(),
+        }),
     }
 }
 
@@ -416,7 +460,7 @@ async fn create_comment(api: &Api<'_>, marker: &str, body: &str) -> Result<Outco
         if failures >= attempts {
             return Err(api.exhausted(Verb::Post, &uri, attempts, failure));
         }
-        tokio::time::sleep(api.retry.delay(failures, hint)).await;
+        api.pause(failures, hint, Verb::Post, &uri).await;
         if ambiguous && let Some(id) = find_marked_comment(api, marker).await? {
             return update_comment(api, id, body).await;
         }

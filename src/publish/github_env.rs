@@ -58,7 +58,7 @@ pub fn target_from_env(
 /// Validates an API root and drops trailing slashes so paths can be appended verbatim.
 fn parse_api_base(value: &str) -> Result<String, PublishError> {
     let invalid = |reason: &str| PublishError::InvalidApiUrl {
-        value: value.to_owned(),
+        value: super::redact_url_credentials(value),
         reason: reason.to_owned(),
     };
     let trimmed = value.trim().trim_end_matches('/');
@@ -70,6 +70,11 @@ fn parse_api_base(value: &str) -> Result<String, PublishError> {
     }
     if uri.query().is_some() {
         return Err(invalid("must not contain a query string"));
+    }
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(invalid(
+            "must not carry credentials (user:token@host); the token is read from GITHUB_TOKEN",
+        ));
     }
     Ok(trimmed.to_owned())
 }

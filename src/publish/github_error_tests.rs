@@ -61,7 +61,7 @@ async fn unreachable_server_is_a_network_error_after_all_attempts() {
     drop(listener);
     let target = target_at(format!("http://{address}"));
 
-    let error = upsert_comment(&target, &token(), MARKER, "body", &fast())
+    let error = upsert_comment(&target, &token(), MARKER, "body", &fast(), LIMIT)
         .await
         .expect_err("nobody there");
 
@@ -150,5 +150,47 @@ async fn the_token_never_appears_in_outcomes_or_errors() {
     assert!(
         unprocessable.to_string().contains("token *** rejected"),
         "{unprocessable}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_bounded_and_the_step_is_named() {
+    let server = MockServer::start().await;
+    // Accepts the request and answers far later than the publish may take.
+    serve(
+        &server,
+        list_first_page(),
+        ok_json(json!([])).set_delay(Duration::from_secs(30)),
+        1,
+    )
+    .await;
+    let error = upsert_comment(
+        &target(&server),
+        &token(),
+        MARKER,
+        "body",
+        &fast(),
+        Duration::from_millis(300),
+    )
+    .await
+    .expect_err("timed out");
+    let message = error.to_string();
+    assert!(matches!(error, PublishError::Timeout { .. }), "{error:?}");
+    assert!(
+        message.contains("gave up after 0.3 s")
+            && message.contains(&format!("waiting for the answer to GET {}", server.uri())),
+        "{message}"
+    );
+}
+
+#[test]
+fn credentials_in_printed_urls_are_redacted() {
+    assert_eq!(
+        redact_url_credentials("GET https://user:s3cret@ghe.example/api/v3/x failed"),
+        "GET https://***@ghe.example/api/v3/x failed"
+    );
+    assert_eq!(
+        redact_url_credentials("a http://tok@h b https://plain.example/p?q=@x"),
+        "a http://***@h b https://plain.example/p?q=@x"
     );
 }

@@ -4,6 +4,7 @@
 //! octocrab does auth, headers, TLS and base-URL handling; its raw `_get/_post/_patch` hand
 //! back every status code untouched, so the retry and error policy stays ours and testable.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -191,6 +192,8 @@ pub(super) struct Api<'a> {
     target: &'a Target,
     token: &'a Token,
     pub(super) retry: &'a RetryPolicy,
+    /// What is being done right now, for the error when the whole publish times out.
+    step: &'a RefCell<String>,
 }
 
 impl<'a> Api<'a> {
@@ -198,6 +201,7 @@ impl<'a> Api<'a> {
         target: &'a Target,
         token: &'a Token,
         retry: &'a RetryPolicy,
+        step: &'a RefCell<String>,
     ) -> Result<Self, PublishError> {
         let client_error = |e: octocrab::Error| PublishError::Client {
             detail: token.scrub(&error_chain(&e)),
@@ -215,6 +219,7 @@ impl<'a> Api<'a> {
             target,
             token,
             retry,
+            step,
         })
     }
 
@@ -239,11 +244,17 @@ impl<'a> Api<'a> {
 
     /// `METHOD URL` for messages; `uri` is relative to the API root or absolute (next links).
     pub(super) fn endpoint(&self, verb: Verb, uri: &str) -> String {
-        if uri.starts_with('/') {
+        let text = if uri.starts_with('/') {
             format!("{verb} {}{uri}", self.target.api_base)
         } else {
             format!("{verb} {uri}")
-        }
+        };
+        super::redact_url_credentials(&text)
+    }
+
+    /// Records the step in progress (see [`super::upsert_comment`]'s time limit).
+    pub(super) fn doing(&self, step: String) {
+        *self.step.borrow_mut() = step;
     }
 
     /// One request, no retry. Transport errors come back as scrubbed text.
@@ -253,19 +264,27 @@ impl<'a> Api<'a> {
         uri: &str,
         body: Option<&Value>,
     ) -> Result<Reply, String> {
+        self.doing(format!(
+            "waiting for the answer to {} (connecting, sending, reading its headers)",
+            self.endpoint(verb, uri)
+        ));
         let response = match verb {
             Verb::Get => self.octo._get(uri).await,
             Verb::Post => self.octo._post(uri, body).await,
             Verb::Patch => self.octo._patch(uri, body).await,
         }
-        .map_err(|e| self.token.scrub(&error_chain(&e)))?;
+        .map_err(|e| self.scrub(&error_chain(&e)))?;
         let status = response.status();
         let headers = response.headers().clone();
+        self.doing(format!(
+            "reading the body of the answer to {}",
+            self.endpoint(verb, uri)
+        ));
         let body = self
             .octo
             .body_to_string(response)
             .await
-            .map_err(|e| self.token.scrub(&error_chain(&e)))?;
+            .map_err(|e| self.scrub(&error_chain(&e)))?;
         Ok(Reply {
             status,
             headers,
@@ -295,8 +314,24 @@ impl<'a> Api<'a> {
             if failures >= attempts {
                 return Err(self.exhausted(verb, uri, attempts, failure));
             }
-            tokio::time::sleep(self.retry.delay(failures, hint)).await;
+            self.pause(failures, hint, verb, uri).await;
         }
+    }
+
+    /// Waits before the next attempt, saying so for the time limit's message.
+    pub(super) async fn pause(&self, failures: u32, hint: Option<Duration>, verb: Verb, uri: &str) {
+        let wait = self.retry.delay(failures, hint);
+        self.doing(format!(
+            "waiting {} s before retrying {} (attempt {failures} failed)",
+            wait.as_secs_f64(),
+            self.endpoint(verb, uri)
+        ));
+        tokio::time::sleep(wait).await;
+    }
+
+    /// Server or transport text made safe to print: no token, no URL credentials.
+    fn scrub(&self, text: &str) -> String {
+        super::redact_url_credentials(&self.token.scrub(text))
     }
 
     /// Decodes a successful answer's JSON body.

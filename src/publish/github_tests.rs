@@ -12,6 +12,8 @@ use super::*;
 /// Distinctive, so a leak anywhere is easy to search for.
 const TOKEN: &str = "ghs_TESTTOKEN123";
 const MARKER: &str = "<!-- bench-gate:gate=pr-gate -->";
+/// Bound on a whole publish in tests: far above what a local fake server needs.
+const LIMIT: Duration = Duration::from_secs(30);
 const COMMENTS: &str = "/repos/acme/speech-api/issues/7/comments";
 
 fn target_at(api_base: String) -> Target {
@@ -90,7 +92,7 @@ fn marked(text: &str) -> String {
 }
 
 async fn upsert(server: &MockServer, body: &str) -> Result<Outcome, PublishError> {
-    upsert_comment(&target(server), &token(), MARKER, body, &fast()).await
+    upsert_comment(&target(server), &token(), MARKER, body, &fast(), LIMIT).await
 }
 
 #[tokio::test]
@@ -309,7 +311,7 @@ async fn enterprise_api_root_with_a_path_prefix_is_honoured() {
     )
     .await;
 
-    let outcome = upsert_comment(&target, &token(), MARKER, "y", &fast()).await;
+    let outcome = upsert_comment(&target, &token(), MARKER, "y", &fast(), LIMIT).await;
 
     assert_eq!(outcome.expect("updated").id(), 3);
 }

@@ -97,6 +97,15 @@ pub fn mermaid_label(text: &str) -> String {
 pub fn link_target(url: &str) -> Option<String> {
     let url = url.trim();
     let web = url.starts_with("https://") || url.starts_with("http://");
+    // `https://user:token@host/...` would publish a credential in the comment.
+    let authority = url
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split('/')
+        .next()
+        .unwrap_or("");
+    let web = web && !authority.contains('@');
     let plain = url.chars().all(|c| {
         c.is_ascii_graphic() && !matches!(c, '(' | ')' | '<' | '>' | '"' | '\'' | '`' | '\\')
     });

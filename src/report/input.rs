@@ -3,8 +3,9 @@
 //! The verdict comes in as the verdict JSON that `bench-gate compare` writes (the file is the
 //! stable interface between the gate and the comment), read into the view types below: only
 //! the fields the comment shows, unknown fields ignored, optional ones defaulted. A verdict
-//! file from a newer or older bench-gate therefore still renders, and `report/` does not
-//! depend on how `compare/` builds its verdict.
+//! file from an older bench-gate therefore still renders (a newer `schema_version` is refused by
+//! `bench-gate report` before it gets here), and `report/` does not depend on how `compare/`
+//! builds its verdict.
 
 use serde::{Deserialize, Serialize};
 

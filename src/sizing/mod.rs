@@ -77,11 +77,17 @@ pub enum SizingError {
         available: String,
     },
     #[error(
-        "ratio_config.json has schema_version {found}, but this bench-gate understands {expected}\n  fix: regenerate it with this version, or upgrade bench-gate"
+        "the ratio table has schema_version {found}, but this bench-gate understands {expected}\n  fix: regenerate it with this version (`bench-gate size --ratio-config`), or upgrade bench-gate"
     )]
     UnsupportedSchema { found: u32, expected: u32 },
-    #[error("ratio_config.json is not valid: {0}\n  fix: regenerate it with `bench-gate`")]
+    #[error(
+        "the ratio table is not valid: {0}\n  fix: regenerate it with `bench-gate size --ratio-config`"
+    )]
     Json(#[from] serde_json::Error),
+    #[error(
+        "the ratio table is not usable: {0}\n  fix: regenerate it with `bench-gate size --ratio-config`"
+    )]
+    InvalidTable(String),
 
     #[error(
         "target RPS is {0}: it must be a positive, finite number of requests per second\n  fix: set the expected peak load, e.g. 10"

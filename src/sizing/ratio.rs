@@ -205,7 +205,9 @@ impl RatioTable {
         s
     }
 
-    /// Parses `ratio_config.json`, refusing other schema versions.
+    /// Parses `ratio_config.json`, refusing other schema versions and ratios that are not
+    /// positive finite numbers (a hand edit must not size production with a negative ratio).
+    /// Errors do not name the file: the caller, who read it, does.
     pub fn from_json(text: &str) -> Result<RatioTable, SizingError> {
         let table: RatioTable = serde_json::from_str(text)?;
         if table.schema_version != RATIO_TABLE_SCHEMA_VERSION {
@@ -213,6 +215,24 @@ impl RatioTable {
                 found: table.schema_version,
                 expected: RATIO_TABLE_SCHEMA_VERSION,
             });
+        }
+        if table.ratios.is_empty() {
+            return Err(SizingError::InvalidTable("`ratios` is empty".into()));
+        }
+        for (cpu, r) in &table.ratios {
+            let positive = |v: f64| v.is_finite() && v > 0.0;
+            let ok = positive(r.value)
+                && positive(r.p95_ratio)
+                && positive(r.ci.0)
+                && positive(r.ci.1)
+                && r.ci.0 <= r.value
+                && r.value <= r.ci.1;
+            if !ok {
+                return Err(SizingError::InvalidTable(format!(
+                    "the ratio for `{cpu}` is {} (95% interval {}-{}, p95 ratio {}): ratios are positive and lie inside their interval",
+                    r.value, r.ci.0, r.ci.1, r.p95_ratio
+                )));
+            }
         }
         Ok(table)
     }

@@ -80,7 +80,15 @@ fn serve_inner(spec: &WorkerSpec, input: impl BufRead, output: &mut impl Write) 
         })?,
         None => config.cpus.clone(),
     };
-    affinity::pin_current_process(&cpus).with_context(|| format!("cannot pin to CPUs {cpus:?}"))?;
+    affinity::pin_current_process(&cpus).with_context(|| {
+        let origin = spec
+            .cpus
+            .map_or_else(|| config.cpus_origin.clone(), |c| format!("--cpus {c}"));
+        format!(
+            "cannot pin to CPUs {} ({origin})",
+            affinity::format_cpu_list(&cpus)
+        )
+    })?;
     let env = Environment::detect(config.cpu_label.as_deref());
     let runtime = Runtime::load(spec.ort_lib)?;
     let fingerprint = Fingerprint::of(&model).context("cannot hash the model's files")?;

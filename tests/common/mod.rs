@@ -149,3 +149,40 @@ pub fn pin_result(path: &Path, samples_ms: &[f64], others_busy_cpus: f64) {
     }
     r.write(path).expect("rewrite the result");
 }
+/// One model of a doctored result: its name, CPU model and the latencies to write.
+pub struct Doctored<'a> {
+    pub model: &'a str,
+    pub cpu: &'a str,
+    pub samples_ms: Vec<f64>,
+}
+
+/// Writes a result file to `path` holding the given models with exactly these samples (the
+/// summary recomputed from them, everything else from the committed micro result), so tests of
+/// verdicts, baselines and sizing feed known numbers instead of a live measurement.
+pub fn doctored_result(path: &Path, models: &[Doctored<'_>]) {
+    let template =
+        bench_gate::result::RunResult::read(&repo().join("tests/data/result_micro.json"))
+            .expect("the committed micro result reads");
+    let mut r = template.clone();
+    r.models = models
+        .iter()
+        .map(|d| {
+            let mut m = template.models[0].clone();
+            m.name = d.model.to_string();
+            m.cpu_model = d.cpu.to_string();
+            m.samples_ms = d.samples_ms.clone();
+            m.iterations = d.samples_ms.len() as u32;
+            m.latency_ms = bench_gate::stats::Summary::of(&d.samples_ms).expect("finite samples");
+            m.avg_latency_ms = m.latency_ms.mean;
+            m
+        })
+        .collect();
+    std::fs::write(path, r.to_json()).expect("write the doctored result");
+}
+
+/// `n` samples spread evenly (+-1%) around `median_ms`.
+pub fn samples_around(median_ms: f64, n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| median_ms * (0.99 + 0.02 * i as f64 / (n.max(2) - 1) as f64))
+        .collect()
+}

@@ -12,6 +12,7 @@
 
 pub mod render;
 pub mod run;
+pub mod validate;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -202,6 +203,12 @@ pub enum K8sError {
         /// What the run itself produced before the deletion failed.
         outcome: Box<Result<String, K8sError>>,
     },
+
+    #[error(
+        "the Job would be refused by Kubernetes:\n    {}\n  fix: correct these values (--image, --namespace, --pool, --node-selector, --toleration, --deadline-s, --ttl-s)",
+        problems.join("\n    ")
+    )]
+    InvalidJob { problems: Vec<String> },
 
     #[error("could not serialise manifests to YAML: {source}")]
     Render {
