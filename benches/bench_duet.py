@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""The duet's error rates and speed on this machine (docs/verdict.md, "The duet, measured").
+
+Each case is `bench-gate ab` of the tiny Whisper encoder (benches/encoder.toml) against a variant,
+repeated; every verdict JSON is kept in --out with its units, so the figures can be re-judged at
+other thresholds without measuring again (--rejudge).
+
+Variants (made by benches/gen_encoder_variants.py and benches/gen_structural_variants.py):
+  aa        the same model file on both sides (A/A: any `regressed` is a false alarm)
+  p5, p20   5% / 20% more input frames (a longer input: proportionally more real work)
+  ffn1728   feed-forward layers 12.5% wider (a structurally different model)
+  layers5   one more encoder layer
+The true slowdown of each variant is estimated from all its units pooled (median of the unit
+ratios), not assumed.
+
+Usage: python3 benches/bench_duet.py --bin target/release/bench-gate [--cases aa:20,p5:20]
+       [--threshold 2] [--budget 60] [--out benches/out-duet] [--summary-only]
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+BASE = os.path.join(REPO, "fixtures", "models", "whisper-tiny", "encoder_model.onnx")
+FRAMES = {"p5": 3150, "p10": 3300, "p20": 3600}
+
+
+def config(out, name, model, frames, threshold, budget):
+    with open(os.path.join(HERE, "encoder.toml")) as f:
+        text = f.read()
+    text = text.replace('"../fixtures/models/whisper-tiny/encoder_model.onnx"', json.dumps(model))
+    text = text.replace("frames = 3000", f"frames = {frames}")
+    text = text.replace("max_regression_pct = 5.0", f"max_regression_pct = {threshold}")
+    text = text.replace('on_inconclusive = "warn"', f'on_inconclusive = "warn"\nab_time_budget_s = {budget}')
+    path = os.path.join(out, f"{name}.toml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def variant_config(out, case, threshold, budget):
+    if case == "aa":
+        return config(out, "aa", BASE, 3000, threshold, budget)
+    if case in FRAMES:
+        model = os.path.join(HERE, "models", f"encoder-{case}.onnx")
+        return config(out, case, model, FRAMES[case], threshold, budget)
+    model = os.path.join(HERE, "models", f"encoder-{case}.onnx")
+    return config(out, case, model, 3000, threshold, budget)
+
+
+def measure(a, cases):
+    base = config(a.out, "base", BASE, 3000, a.threshold, a.budget)
+    # Interleave the cases so slow drift of the machine hits each alike.
+    plan = []
+    for i in range(max(n for _, n in cases)):
+        plan += [(c, i) for c, n in cases if i < n]
+    for case, i in plan:
+        dest = os.path.join(a.out, f"{case}-{i:03d}.json")
+        if os.path.exists(dest):
+            continue
+        b = variant_config(a.out, case, a.threshold, a.budget)
+        t0 = time.time()
+        r = subprocess.run([a.bin, "ab", "-c", base, "--model", "encoder", "--a-config", base,
+                            "--b-config", b, "--format", "json", "-q", "-o", dest],
+                           capture_output=True, text=True)
+        if r.returncode not in (0, 1, 3):
+            sys.exit(f"ab failed ({r.returncode}) for {case}:\n{r.stderr}")
+        v = json.load(open(dest))["models"][0]
+        print(f"{case:8s} #{i:02d} {v['verdict']:12s} {v['change_pct']:+6.1f}% "
+              f"[{v['ci_pct']['low']:+.1f}, {v['ci_pct']['high']:+.1f}] units={len(v['rounds'])} "
+              f"mde={v.get('mde_pct') or float('nan'):.1f}% {time.time() - t0:.0f}s", flush=True)
+
+
+def wilson(k, n, z=1.96):
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return (max(0.0, c - h), min(1.0, c + h))
+
+
+def summary(a):
+    rows = {}
+    for path in sorted(glob.glob(os.path.join(a.out, "*-[0-9][0-9][0-9].json"))):
+        case = os.path.basename(path).rsplit("-", 1)[0]
+        rows.setdefault(case, []).append(json.load(open(path))["models"][0])
+    out = {}
+    print(f"\nthreshold {a.threshold}%, budget {a.budget} s")
+    print(f"{'case':9s} {'n':>3s} {'true':>7s} {'regressed':>10s} {'95% CI':>14s} {'pass':>5s} "
+          f"{'incon.':>6s} {'median s':>8s} {'median MDE':>10s}")
+    for case, vs in rows.items():
+        units = [math.log(1 + r["change_pct"] / 100) for v in vs for r in v["rounds"]]
+        true = (math.exp(statistics.median(units)) - 1) * 100 if units else float("nan")
+        k = sum(v["verdict"] == "regressed" for v in vs)
+        lo, hi = wilson(k, len(vs))
+        secs = statistics.median(v["wall_time_s"] for v in vs)
+        mdes = [v["mde_pct"] for v in vs if v.get("mde_pct") is not None]
+        mde = statistics.median(mdes) if mdes else float("nan")
+        passed = sum(v["verdict"] == "pass" for v in vs)
+        incon = sum(v["verdict"] == "inconclusive" for v in vs)
+        print(f"{case:9s} {len(vs):3d} {true:+6.1f}% {k:4d}/{len(vs):<5d} [{lo:.2f}, {hi:.2f}] "
+              f"{passed:5d} {incon:6d} {secs:8.1f} {mde:9.1f}%")
+        out[case] = dict(n=len(vs), true_pct=true, regressed=k, regressed_ci95=[lo, hi],
+                         passed=passed, inconclusive=incon, median_wall_s=secs, median_mde_pct=mde)
+    with open(os.path.join(a.out, "summary.json"), "w") as f:
+        json.dump(out, f, indent=2)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(REPO, "target", "release", "bench-gate"))
+    ap.add_argument("--cases", default="aa:20,p5:20,ffn1728:10,p20:10")
+    ap.add_argument("--threshold", type=float, default=2.0)
+    ap.add_argument("--budget", type=float, default=60.0)
+    ap.add_argument("--out", default=os.path.join(HERE, "out-duet"))
+    ap.add_argument("--summary-only", action="store_true")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    cases = [(c.split(":")[0], int(c.split(":")[1])) for c in a.cases.split(",")]
+    if not a.summary_only:
+        measure(a, cases)
+    summary(a)
+
+
+if __name__ == "__main__":
+    main()
