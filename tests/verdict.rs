@@ -461,6 +461,8 @@ fn ab_of_a_model_with_itself_writes_a_complete_verdict() {
         .map(|r| r["pair"].as_u64().unwrap())
         .collect();
     assert_eq!(pairs, [1, 1, 2, 2]);
+    // The same file on both sides, the same inputs, one thread: bit for bit the same outputs.
+    assert_eq!(v["models"][0]["outputs"]["status"], "identical", "{v:#}");
     let orders: Vec<&str> = v["models"][0]["rounds"]
         .as_array()
         .unwrap()
@@ -622,5 +624,26 @@ fn ab_does_not_hang_on_a_worker_that_stops_talking_but_keeps_running() {
     assert!(
         err.contains("exit status: 4") && err.contains("nope"),
         "{err}"
+    );
+}
+
+/// Output drift: a variant whose outputs differ (here its inputs are drawn from another seed, as
+/// a changed preprocessing would) is reported as `changed`, and fails the check when the config
+/// says so, whatever the speed.
+#[test]
+fn outputs_that_changed_are_reported_and_can_fail_the_check() {
+    let d = Dir::new("[gate]\non_output_change = \"fail\"");
+    let other = std::fs::read_to_string(d.p("bench.toml"))
+        .unwrap()
+        .replace("seed = 1", "seed = 2");
+    std::fs::write(d.p("other.toml"), other).unwrap();
+    let (code, v, err) = ab(&d, &["--b-config", "other.toml"]);
+    assert_eq!(code, 1, "{err}\n{v:#}");
+    let m = &v["models"][0];
+    assert_eq!(m["outputs"]["status"], "changed", "{m:#}");
+    assert!(m["outputs"]["tensors"][0]["max_abs_diff"].as_f64().unwrap() > 0.0);
+    assert!(
+        m["reasons"].to_string().contains("on_output_change"),
+        "{m:#}"
     );
 }

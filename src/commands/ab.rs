@@ -9,8 +9,9 @@ use anyhow::{Context, Result, bail};
 use crate::cli::{AbArgs, AbWorkerArgs, DuetKnobs};
 use crate::compare::ab::{DuetPlan, StartPair, Variant, duet};
 use crate::compare::comparability::{RunFacts, what_changed};
+use crate::compare::drift::Tolerance;
 use crate::compare::{DEFAULT_THRESHOLDS, Mode, ModelVerdict, VerdictReport, contamination};
-use crate::config::{Config, Thresholds};
+use crate::config::{Config, GateSection, OnInconclusive, Thresholds};
 use crate::output;
 use crate::platform::{EnvDelta, affinity};
 use crate::worker::Worker;
@@ -88,7 +89,7 @@ pub(super) fn thresholds_here(config: &Config) -> Thresholds {
 
 impl DuetKnobs {
     /// The plan these flags ask for, checked, with the config's budget as the default.
-    fn plan(&self, t: &Thresholds, warmup: u32) -> Result<DuetPlan> {
+    fn plan(&self, t: &Thresholds, gate: &GateSection, warmup: u32) -> Result<DuetPlan> {
         let Some(pairs) = NonZeroU32::new(self.pairs).filter(|p| p.get() <= 8) else {
             bail!(
                 "--worker-pairs {}: must be between 1 and 8\n  fix: e.g. --worker-pairs 2",
@@ -123,6 +124,11 @@ impl DuetKnobs {
             max_units: self.max_units,
             max_regression_pct: t.max_regression_pct,
             min_abs_ms: t.min_abs_ms,
+            tolerance: Tolerance {
+                atol: gate.output_atol,
+                rtol: gate.output_rtol,
+            },
+            fail_on_output_change: gate.on_output_change == OnInconclusive::Fail,
         })
     }
 }
@@ -141,7 +147,7 @@ pub(super) fn duet_verdict(
         output::status(quiet, format!("variant {}: {}", l.label, l.shown));
     }
     let warmup = launches.iter().map(|l| l.warmup).max().unwrap_or(1).max(1);
-    let plan = knobs.plan(t, warmup)?;
+    let plan = knobs.plan(t, &config.gate, warmup)?;
     let (budget_s, pairs) = (plan.budget.as_secs_f64(), plan.pairs);
     // The first pair's hellos describe the variants; later pairs must say the same.
     let mut seen: Option<(Hello, Hello)> = None;
@@ -424,5 +430,8 @@ fn facts(h: &Hello) -> RunFacts<'_> {
 impl Variant for Worker {
     fn block(&mut self, warmup: u32, iterations: u32) -> Result<(Vec<f64>, EnvDelta)> {
         self.measure(warmup, iterations)
+    }
+    fn outputs(&mut self) -> Result<crate::workload::Outputs> {
+        Worker::outputs(self)
     }
 }

@@ -17,12 +17,14 @@ use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use super::contamination;
+use super::drift::{self, OutputDrift, Tolerance};
 use super::sequential::{self, ALPHA, Call, Look, ShiftInterval};
 use super::verdict::metric_of;
 use super::{BaselineUsed, ModelVerdict, PctInterval, RoundChange, Verdict};
 use crate::config::{Metric, Thresholds};
 use crate::platform::EnvDelta;
 use crate::stats::median;
+use crate::workload::Outputs;
 
 /// Time budget of a duet when `[thresholds.ARCH] ab_time_budget_s` is not set, seconds.
 pub const DEFAULT_BUDGET_S: f64 = 60.0;
@@ -36,6 +38,10 @@ pub trait Variant {
     /// `warmup` untimed iterations, then `iterations` timed ones (0: warm-up only); the
     /// samples in milliseconds and what the environment did meanwhile.
     fn block(&mut self, warmup: u32, iterations: u32) -> anyhow::Result<(Vec<f64>, EnvDelta)>;
+    /// What one more untimed iteration produces (output drift); nothing by default.
+    fn outputs(&mut self) -> anyhow::Result<Outputs> {
+        Ok(Outputs::default())
+    }
 }
 
 /// How to measure.
@@ -54,6 +60,9 @@ pub struct DuetPlan {
     /// The rule: allowed slowdown, percent, and the absolute floor, ms (see [`threshold`]).
     pub max_regression_pct: f64,
     pub min_abs_ms: f64,
+    /// How far the variants' outputs may differ, and whether a change fails the check.
+    pub tolerance: Tolerance,
+    pub fail_on_output_change: bool,
 }
 
 /// The order of a unit.
@@ -98,6 +107,9 @@ pub struct DuetOutcome {
     /// Throttling, steal and run delay over every counted block.
     pub during: EnvDelta,
     pub wall_time: Duration,
+    /// The first pair's outputs for the same inputs, compared after the measuring; `Err` says
+    /// why they could not be (e.g. a worker of an older bench-gate).
+    pub drift: Result<OutputDrift, String>,
 }
 
 /// A fresh pair of variants (A, B) for pair number `p`.
@@ -170,6 +182,7 @@ pub fn duet(
         b_samples_ms: Vec::new(),
         during: EnvDelta::default(),
         wall_time: Duration::ZERO,
+        drift: Err("not compared".into()),
     };
     let mut during = Vec::new();
     let mut unit_s = Vec::new();
@@ -254,6 +267,16 @@ pub fn duet(
     }
     out.during = EnvDelta::total(&during);
     out.wall_time = start.elapsed();
+    // After the clock: the outputs of one more iteration of each variant of the first pair.
+    let (a, b) = &mut pairs[0];
+    out.drift = match (a.outputs(), b.outputs()) {
+        (Ok(x), Ok(y)) => {
+            let mut d = drift::compare(&x, &y, plan.tolerance);
+            d.fails_check = plan.fail_on_output_change;
+            Ok(d)
+        }
+        (Err(e), _) | (_, Err(e)) => Err(format!("{e:#}")),
+    };
     Ok(out)
 }
 
@@ -329,6 +352,23 @@ pub fn verdict(
         );
     }
     let th = threshold(t.max_regression_pct, t.min_abs_ms, a_ms);
+    match &out.drift {
+        Ok(d) => {
+            if d.status == drift::DriftStatus::Changed {
+                v.reasons.push(format!(
+                    "{}{}",
+                    d.summary(),
+                    if d.fails_check {
+                        " (on_output_change = \"fail\": the check fails)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            v.outputs = Some(d.clone());
+        }
+        Err(e) => v.reasons.push(format!("outputs not compared: {e}")),
+    }
     let Some((look, i, c)) = out.decision else {
         v.verdict = Verdict::Inconclusive;
         v.reasons.insert(

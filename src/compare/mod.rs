@@ -6,6 +6,7 @@
 pub mod ab;
 pub mod comparability;
 pub mod contamination;
+pub mod drift;
 pub mod history;
 pub mod sequential;
 pub mod verdict;
@@ -98,6 +99,9 @@ pub struct ModelVerdict {
     /// went first), so drift or an order effect can be seen.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rounds: Vec<RoundChange>,
+    /// Duet: what the two variants produced for the same inputs, compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<drift::OutputDrift>,
 }
 
 /// One `ab` round.
@@ -163,6 +167,7 @@ impl ModelVerdict {
             wall_time_s: 0.0,
             stop_reason: None,
             rounds: vec![],
+            outputs: None,
         }
     }
 }
@@ -194,11 +199,19 @@ impl VerdictReport {
     }
 }
 
-/// 1 if any model regressed; else 3 if an inconclusive model's thresholds say `fail`; else 2 if
+/// 1 if any model regressed (or its outputs changed with `on_output_change = "fail"`); else 3 if an inconclusive model's thresholds say `fail`; else 2 if
 /// a baseline is required and missing (a setup problem, not a slowdown: scripts that read 1 as
 /// "slower" must not be misled); else 0.
 pub fn exit_code(models: &[ModelVerdict], require_baseline: bool) -> u8 {
-    if models.iter().any(|m| m.verdict == Verdict::Regressed) {
+    let output_fails = |m: &ModelVerdict| {
+        m.outputs
+            .as_ref()
+            .is_some_and(|o| o.fails_check && o.status == drift::DriftStatus::Changed)
+    };
+    if models
+        .iter()
+        .any(|m| m.verdict == Verdict::Regressed || output_fails(m))
+    {
         1
     } else if models
         .iter()

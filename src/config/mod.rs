@@ -380,6 +380,18 @@ impl Ctx<'_> {
                 "set e.g. assumed_run_noise_pct = 3.0 (percent, not a fraction)",
             ));
         }
+        for (key, v) in [
+            ("output_atol", g.output_atol),
+            ("output_rtol", g.output_rtol),
+        ] {
+            if !limits::in_range(v, 0.0, true, 1e6) {
+                return Err(self.error(
+                    raw.gate.span(),
+                    format!("`gate.{key}` must be zero or positive (at most 1e6), got {v}"),
+                    "set e.g. output_atol = 1e-4, output_rtol = 1e-3",
+                ));
+            }
+        }
         let mut models = Vec::new();
         for (name, m) in &raw.models {
             models.push(self.model(name, m, &raw.run)?);

@@ -424,6 +424,15 @@ pub struct GateSection {
     /// `compare` only reads a finished result and cannot rerun.
     #[serde(default)]
     pub rerun_on_contamination: bool,
+    /// Duet output drift: absolute tolerance of `|a - b| <= atol + rtol * |a|`.
+    #[serde(default = "default_output_atol")]
+    pub output_atol: f64,
+    /// Duet output drift: relative tolerance.
+    #[serde(default = "default_output_rtol")]
+    pub output_rtol: f64,
+    /// What outputs that changed beyond the tolerances (or other decoded tokens) do to the check.
+    #[serde(default)]
+    pub on_output_change: OnInconclusive,
 }
 
 impl Default for GateSection {
@@ -433,8 +442,21 @@ impl Default for GateSection {
             require_baseline: false,
             assumed_run_noise_pct: default_run_noise(),
             rerun_on_contamination: false,
+            output_atol: default_output_atol(),
+            output_rtol: default_output_rtol(),
+            on_output_change: OnInconclusive::Warn,
         }
     }
+}
+
+/// Float32 noise of a reordered reduction is ~1e-6 relative; a changed kernel or fusion in an
+/// ORT upgrade stays well under these, a quantised model or a changed layer does not.
+fn default_output_atol() -> f64 {
+    1e-4
+}
+
+fn default_output_rtol() -> f64 {
+    1e-3
 }
 
 fn default_gate() -> Spanned<GateSection> {

@@ -84,6 +84,9 @@ pub struct ModelVerdictView {
     /// The smallest slowdown the run would have caught with 95% power, percent.
     #[serde(default)]
     pub mde_pct: Option<f64>,
+    /// Duet: the two sides' outputs for the same inputs, compared.
+    #[serde(default)]
+    pub outputs: Option<OutputsView>,
     /// Allowed slowdown, percent.
     #[serde(default)]
     pub threshold_pct: Option<f64>,
@@ -100,6 +103,26 @@ pub struct ModelVerdictView {
     /// Counted iterations of the candidate.
     #[serde(default)]
     pub iterations: u32,
+}
+
+/// Output drift as the report reads it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutputsView {
+    /// `identical`, `within_tolerance`, `changed` or `unknown`.
+    pub status: String,
+    #[serde(default)]
+    pub tokens_identical: Option<bool>,
+    #[serde(default)]
+    pub tensors: Vec<OutputTensorView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutputTensorView {
+    pub name: String,
+    #[serde(default)]
+    pub max_abs_diff: Option<f64>,
+    #[serde(default)]
+    pub within_tolerance: bool,
 }
 
 fn default_metric() -> String {

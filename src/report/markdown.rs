@@ -101,6 +101,7 @@ pub fn render_layout(input: &ReportInput, layout: Layout) -> String {
     let _ = writeln!(w, "{}", marker(&input.gate));
     let _ = writeln!(w, "{}\n", headline(input, &rows));
     model_table(w, &rows, layout.max_rows);
+    output_drift(w, &rows);
     if let Some(second) = &input.second_opinion {
         second_opinion(w, second);
     }
@@ -341,6 +342,46 @@ pub(crate) fn pct(x: Option<f64>) -> String {
         Some(x) if x.is_finite() => format!("{x:+.1}%"),
         _ => "—".to_owned(),
     }
+}
+
+/// The duet's output comparison, one line per model, when any model has one.
+fn output_drift(w: &mut String, rows: &[Row]) {
+    let with: Vec<_> = rows
+        .iter()
+        .filter_map(|r| Some((r, r.verdict.outputs.as_ref()?)))
+        .collect();
+    if with.is_empty() {
+        return;
+    }
+    let _ = writeln!(w, "**Outputs** (both sides ran the same inputs):\n");
+    for (r, o) in with {
+        let worst = o
+            .tensors
+            .iter()
+            .filter_map(|t| t.max_abs_diff)
+            .fold(0.0f64, f64::max);
+        let tokens = match o.tokens_identical {
+            Some(true) => ", same decoded tokens",
+            Some(false) => ", **different decoded tokens**",
+            None => "",
+        };
+        let what = match o.status.as_str() {
+            "identical" => "identical".to_owned(),
+            "within_tolerance" => format!("within tolerance (max abs diff {worst:.1e})"),
+            "changed" => {
+                let names: Vec<String> = o
+                    .tensors
+                    .iter()
+                    .filter(|t| !t.within_tolerance)
+                    .map(|t| inline(&t.name))
+                    .collect();
+                format!("⚠️ **changed**: {}", names.join(", "))
+            }
+            _ => "not compared".to_owned(),
+        };
+        let _ = writeln!(w, "- {}: {what}{tokens}", inline(&r.verdict.model));
+    }
+    let _ = writeln!(w);
 }
 
 /// The committed-baseline verdict beside a duet: one line per model, marked as not deciding.

@@ -42,6 +42,7 @@ fn model_verdict(name: &str, verdict: Outcome, change: Option<f64>) -> ModelVerd
         }),
         threshold_pct: Some(5.0),
         mde_pct: change.map(|_| 7.25),
+        outputs: None,
         baseline: change.map(|_| BaselineView {
             source: format!("baselines/{name}/x86_64/intel-xeon-platinum-8480.json"),
             center_ms: 500.0,
@@ -475,4 +476,40 @@ fn json_report_carries_rows_worst_first() {
     assert_eq!(json["models"][0]["model"], "b");
     assert_eq!(json["models"][0]["baseline_median_ms"], 500.0);
     assert_eq!(json["sizing"][0]["report"]["plan"]["pods"], 2);
+}
+
+#[test]
+fn output_drift_is_one_line_per_model_and_a_change_stands_out() {
+    use crate::report::input::{OutputTensorView, OutputsView};
+    let mut same = model_verdict("vad", Outcome::Pass, Some(0.3));
+    same.outputs = Some(OutputsView {
+        status: "within_tolerance".into(),
+        tokens_identical: None,
+        tensors: vec![OutputTensorView {
+            name: "output".into(),
+            max_abs_diff: Some(2.5e-6),
+            within_tolerance: true,
+        }],
+    });
+    let mut changed = model_verdict("whisper-tiny", Outcome::Pass, Some(0.1));
+    changed.outputs = Some(OutputsView {
+        status: "changed".into(),
+        tokens_identical: Some(false),
+        tensors: vec![OutputTensorView {
+            name: "last_hidden_state".into(),
+            max_abs_diff: Some(0.3),
+            within_tolerance: false,
+        }],
+    });
+    let md = render(&ReportInput::new(verdict(vec![same, changed])));
+    assert!(
+        md.contains("- vad: within tolerance (max abs diff 2.5e-6)"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "- whisper-tiny: ⚠️ **changed**: last\\_hidden\\_state, **different decoded tokens**"
+        ),
+        "{md}"
+    );
 }

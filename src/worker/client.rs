@@ -89,18 +89,32 @@ impl Worker {
     pub fn measure(&mut self, warmup: u32, iterations: u32) -> Result<(Vec<f64>, EnvDelta)> {
         self.pipe.measure(warmup, iterations)
     }
+
+    /// What one more (untimed) iteration of the variant produces.
+    pub fn outputs(&mut self) -> Result<crate::workload::Outputs> {
+        self.pipe.send(&Request::Outputs)?;
+        match self.pipe.receive("its outputs")? {
+            Reply::Outputs(o) => Ok(*o),
+            other => Err(self.pipe.unexpected(&other)),
+        }
+    }
 }
 
 impl Pipe {
-    fn measure(&mut self, warmup: u32, iterations: u32) -> Result<(Vec<f64>, EnvDelta)> {
-        let request = serde_json::to_string(&Request::Measure { warmup, iterations })? + "\n";
+    fn send(&mut self, request: &Request) -> Result<()> {
+        let line = serde_json::to_string(request)? + "\n";
         let sent = self
             .stdin
             .as_mut()
-            .map(|s| s.write_all(request.as_bytes()).and_then(|()| s.flush()));
+            .map(|s| s.write_all(line.as_bytes()).and_then(|()| s.flush()));
         if !matches!(sent, Some(Ok(()))) {
             return Err(self.failure("stopped reading requests"));
         }
+        Ok(())
+    }
+
+    fn measure(&mut self, warmup: u32, iterations: u32) -> Result<(Vec<f64>, EnvDelta)> {
+        self.send(&Request::Measure { warmup, iterations })?;
         match self.receive("a measured block")? {
             Reply::Block { samples_ms, during } if samples_ms.len() == iterations as usize => {
                 if let Some(bad) = samples_ms.iter().find(|x| !(x.is_finite() && **x >= 0.0)) {

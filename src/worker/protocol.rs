@@ -36,6 +36,10 @@ pub struct Hello {
 pub enum Request {
     /// Run `warmup` untimed iterations, then `iterations` timed ones (0: warm-up only).
     Measure { warmup: u32, iterations: u32 },
+    /// Run one more untimed iteration and send what it produced (output drift). Asked only
+    /// after the measuring is done: an older worker that does not know it fails then, costing
+    /// the drift check alone.
+    Outputs,
 }
 
 /// A worker's reply to one [`Request::Measure`].
@@ -48,6 +52,7 @@ pub enum Reply {
         /// Throttling, steal and run delay over this block, as the worker's own cgroup saw it.
         during: EnvDelta,
     },
+    Outputs(Box<crate::workload::Outputs>),
     /// The worker failed; it exits after sending this.
     Error {
         message: String,

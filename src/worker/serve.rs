@@ -117,6 +117,7 @@ fn serve_inner(spec: &WorkerSpec, input: impl BufRead, output: &mut impl Write) 
             .with_context(|| format!("not a request of protocol {PROTOCOL_VERSION}: {line}"))?;
         let reply = match request {
             Request::Measure { warmup, iterations } => block(w.as_mut(), warmup, iterations)?,
+            Request::Outputs => Reply::Outputs(Box::new(w.outputs()?)),
         };
         send(output, &reply)?;
     }

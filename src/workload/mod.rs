@@ -34,6 +34,39 @@ pub trait Workload {
     /// One counted unit of work. Pushes the time of each stage into `stages`.
     fn iterate(&mut self, stages: &mut Vec<StageTime>) -> Result<(), WorkloadError>;
     fn info(&self) -> &WorkloadInfo;
+    /// One more iteration, untimed, keeping what it produced: for comparing two variants'
+    /// numerics (the duet's output drift). Workloads that cannot say return nothing.
+    fn outputs(&mut self) -> Result<Outputs, WorkloadError> {
+        Ok(Outputs::default())
+    }
+}
+
+/// What one iteration produced: the `f32` outputs of its last model run and, for `whisper`,
+/// the decoded tokens.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Outputs {
+    pub tensors: Vec<OutputTensor>,
+    #[serde(default)]
+    pub tokens: Option<Vec<i64>>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OutputTensor {
+    pub name: String,
+    pub shape: Vec<i64>,
+    pub values: Vec<f32>,
+}
+
+impl OutputTensor {
+    /// The tensor `value` named `name` when it holds `f32`s; `None` for other element types.
+    pub fn of(name: &str, value: &ort::value::DynValue) -> Option<OutputTensor> {
+        let (shape, data) = value.try_extract_tensor::<f32>().ok()?;
+        Some(OutputTensor {
+            name: name.to_string(),
+            shape: shape.iter().copied().collect(),
+            values: data.to_vec(),
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

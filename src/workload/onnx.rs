@@ -100,7 +100,11 @@ impl OnnxWorkload {
         })
     }
 
-    fn step(&mut self) -> Result<(), WorkloadError> {
+    /// One model run; its `f32` outputs go into `capture` when given.
+    fn step(
+        &mut self,
+        capture: Option<&mut Vec<super::OutputTensor>>,
+    ) -> Result<(), WorkloadError> {
         let mut window = None;
         for feed in &self.feeds {
             if let Feed::AudioWindow { len, .. } = feed {
@@ -135,6 +139,14 @@ impl OnnxWorkload {
             .session
             .run(inputs)
             .map_err(|e| run_err(&self.path, e.to_string()))?;
+        if let Some(c) = capture {
+            c.clear();
+            c.extend(
+                outputs
+                    .iter()
+                    .filter_map(|(name, v)| super::OutputTensor::of(name, &v)),
+            );
+        }
         let mut fed_back = Vec::new();
         for (i, feed) in self.feeds.iter().enumerate() {
             if let Feed::Recurrent { output, .. } = feed {
@@ -164,10 +176,21 @@ impl Workload for OnnxWorkload {
     fn iterate(&mut self, stages: &mut Vec<StageTime>) -> Result<(), WorkloadError> {
         let t = Instant::now();
         for _ in 0..self.steps {
-            self.step()?;
+            self.step(None)?;
         }
         stages.push(("model", t.elapsed()));
         Ok(())
+    }
+
+    fn outputs(&mut self) -> Result<super::Outputs, WorkloadError> {
+        let mut tensors = Vec::new();
+        for _ in 0..self.steps {
+            self.step(Some(&mut tensors))?;
+        }
+        Ok(super::Outputs {
+            tensors,
+            tokens: None,
+        })
     }
 
     fn info(&self) -> &WorkloadInfo {

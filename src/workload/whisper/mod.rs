@@ -225,7 +225,11 @@ impl WhisperWorkload {
     }
 
     /// Greedy decoding: the prompt through `decoder`, then one token at a time with the cache.
-    fn decode(&mut self, hidden: &DynValue) -> Result<u32, WorkloadError> {
+    fn decode(
+        &mut self,
+        hidden: &DynValue,
+        mut tokens: Option<&mut Vec<i64>>,
+    ) -> Result<u32, WorkloadError> {
         let prompt = self.options.prompt_tokens.clone();
         let Model { session, path } = &mut self.decoder;
         let ids = Tensor::from_array((vec![1i64, prompt.len() as i64], prompt))
@@ -240,6 +244,9 @@ impl WhisperWorkload {
             ])
             .map_err(|e| fail(path, e))?;
         let mut token = last_argmax(&outputs["logits"]).map_err(|e| fail(path, e))?;
+        if let Some(t) = tokens.as_deref_mut() {
+            t.push(token);
+        }
         let mut kv: Vec<[DynValue; 4]> = Vec::with_capacity(self.layers);
         for names in &self.names.present {
             let mut take = |n: &str| {
@@ -279,6 +286,9 @@ impl WhisperWorkload {
             }
             let mut outputs = session.run(inputs).map_err(|e| fail(path, e))?;
             token = last_argmax(&outputs["logits"]).map_err(|e| fail(path, e))?;
+            if let Some(t) = tokens.as_deref_mut() {
+                t.push(token);
+            }
             let mut fresh = Vec::with_capacity(self.layers);
             for names in &self.names.present {
                 let k = outputs
@@ -300,7 +310,41 @@ impl WhisperWorkload {
     }
 }
 
+impl WhisperWorkload {
+    /// Log-mel features and the encoder: its hidden states.
+    fn encode(&mut self) -> Result<DynValue, WorkloadError> {
+        let Model { session, path } = &mut self.encoder;
+        self.mel
+            .compute_into(&self.audio, &mut self.features, &mut self.scratch)
+            .map_err(|e| fail(path, format!("log-mel front end: {e}")))?;
+        let n_mels = self.mel.n_mels();
+        let features = TensorRef::from_array_view(([1usize, n_mels, N_FRAMES], &self.features[..]))
+            .map_err(|e| fail(path, e))?;
+        let mut outputs = session
+            .run(vec![(
+                Cow::Borrowed("input_features"),
+                SessionInputValue::from(features.into_dyn()),
+            )])
+            .map_err(|e| fail(path, e))?;
+        outputs
+            .remove("last_hidden_state")
+            .ok_or_else(|| fail(path, "no output `last_hidden_state`"))
+    }
+}
+
 impl Workload for WhisperWorkload {
+    fn outputs(&mut self) -> Result<super::Outputs, WorkloadError> {
+        let hidden = self.encode()?;
+        let mut tokens = Vec::new();
+        self.decode(&hidden, Some(&mut tokens))?;
+        Ok(super::Outputs {
+            tensors: super::OutputTensor::of("last_hidden_state", &hidden)
+                .into_iter()
+                .collect(),
+            tokens: Some(tokens),
+        })
+    }
+
     fn iterate(&mut self, stages: &mut Vec<StageTime>) -> Result<(), WorkloadError> {
         let t0 = Instant::now();
         let Model { session, path } = &mut self.encoder;
@@ -322,7 +366,7 @@ impl Workload for WhisperWorkload {
             .ok_or_else(|| fail(path, "no output `last_hidden_state`"))?;
         drop(outputs);
         let t2 = Instant::now();
-        self.decode(&hidden)?;
+        self.decode(&hidden, None)?;
         let t3 = Instant::now();
         stages.push(("features", t1 - t0));
         stages.push(("encoder", t2 - t1));
