@@ -34,6 +34,20 @@ impl Variant for Fixed {
     }
 }
 
+/// Starts pairs of `Fixed` variants, B twice as slow as A.
+type Pair = (Box<dyn Variant>, Box<dyn Variant>);
+
+fn doubling(log: Rc<RefCell<Vec<(char, u32, u32)>>>) -> impl FnMut(u32) -> anyhow::Result<Pair> {
+    move |_p| {
+        let v = |ms, name| Fixed {
+            ms,
+            name,
+            log: Rc::clone(&log),
+        };
+        Ok((Box::new(v(2.0, 'a')), Box::new(v(4.0, 'b'))))
+    }
+}
+
 fn plan(max_units: usize, pairs: u32) -> DuetPlan {
     DuetPlan {
         budget: Duration::from_secs(3600),
@@ -212,15 +226,7 @@ fn a_real_slowdown_on_a_drifting_machine_is_caught() {
 
 #[test]
 fn too_few_units_for_an_interval_is_inconclusive_and_says_how_to_fix_it() {
-    let log = Rc::new(RefCell::new(Vec::new()));
-    let mut start = |_p: u32| -> anyhow::Result<(Box<dyn Variant>, Box<dyn Variant>)> {
-        let v = |ms, name| Fixed {
-            ms,
-            name,
-            log: Rc::clone(&log),
-        };
-        Ok((Box::new(v(2.0, 'a')), Box::new(v(4.0, 'b'))))
-    };
+    let mut start = doubling(Rc::new(RefCell::new(Vec::new())));
     let out = duet(&plan(3, 1), &mut start, &mut |_, _| {}).unwrap();
     assert_eq!(out.stop, DuetStop::MaxUnits);
     assert_eq!(out.decision, None);
@@ -231,15 +237,7 @@ fn too_few_units_for_an_interval_is_inconclusive_and_says_how_to_fix_it() {
 
 #[test]
 fn throttling_makes_a_duet_inconclusive() {
-    let log = Rc::new(RefCell::new(Vec::new()));
-    let mut start = |_p: u32| -> anyhow::Result<(Box<dyn Variant>, Box<dyn Variant>)> {
-        let v = |ms, name| Fixed {
-            ms,
-            name,
-            log: Rc::clone(&log),
-        };
-        Ok((Box::new(v(2.0, 'a')), Box::new(v(4.0, 'b'))))
-    };
+    let mut start = doubling(Rc::new(RefCell::new(Vec::new())));
     let mut out = duet(&plan(100, 1), &mut start, &mut |_, _| {}).unwrap();
     out.during.nr_throttled = Some(100);
     out.during.throttled_period_ratio = Some(0.2);

@@ -311,12 +311,16 @@ impl WhisperWorkload {
 }
 
 impl WhisperWorkload {
-    /// Log-mel features and the encoder: its hidden states.
-    fn encode(&mut self) -> Result<DynValue, WorkloadError> {
-        let Model { session, path } = &mut self.encoder;
+    /// The log-mel front end, into `self.features`.
+    fn features(&mut self) -> Result<(), WorkloadError> {
         self.mel
             .compute_into(&self.audio, &mut self.features, &mut self.scratch)
-            .map_err(|e| fail(path, format!("log-mel front end: {e}")))?;
+            .map_err(|e| fail(&self.encoder.path, format!("log-mel front end: {e}")))
+    }
+
+    /// The encoder on `self.features`: its hidden states.
+    fn encode(&mut self) -> Result<DynValue, WorkloadError> {
+        let Model { session, path } = &mut self.encoder;
         let n_mels = self.mel.n_mels();
         let features = TensorRef::from_array_view(([1usize, n_mels, N_FRAMES], &self.features[..]))
             .map_err(|e| fail(path, e))?;
@@ -334,6 +338,7 @@ impl WhisperWorkload {
 
 impl Workload for WhisperWorkload {
     fn outputs(&mut self) -> Result<super::Outputs, WorkloadError> {
+        self.features()?;
         let hidden = self.encode()?;
         let mut tokens = Vec::new();
         self.decode(&hidden, Some(&mut tokens))?;
@@ -347,24 +352,9 @@ impl Workload for WhisperWorkload {
 
     fn iterate(&mut self, stages: &mut Vec<StageTime>) -> Result<(), WorkloadError> {
         let t0 = Instant::now();
-        let Model { session, path } = &mut self.encoder;
-        self.mel
-            .compute_into(&self.audio, &mut self.features, &mut self.scratch)
-            .map_err(|e| fail(path, format!("log-mel front end: {e}")))?;
+        self.features()?;
         let t1 = Instant::now();
-        let n_mels = self.mel.n_mels();
-        let features = TensorRef::from_array_view(([1usize, n_mels, N_FRAMES], &self.features[..]))
-            .map_err(|e| fail(path, e))?;
-        let mut outputs = session
-            .run(vec![(
-                Cow::Borrowed("input_features"),
-                SessionInputValue::from(features.into_dyn()),
-            )])
-            .map_err(|e| fail(path, e))?;
-        let hidden = outputs
-            .remove("last_hidden_state")
-            .ok_or_else(|| fail(path, "no output `last_hidden_state`"))?;
-        drop(outputs);
+        let hidden = self.encode()?;
         let t2 = Instant::now();
         self.decode(&hidden, None)?;
         let t3 = Instant::now();
