@@ -210,11 +210,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ResultError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".bench-gate-")
-        .suffix(".tmp")
-        .tempfile_in(parent_dir(path))
-        .map_err(err)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".bench-gate-").suffix(".tmp");
+    // Temporary files are private (0600) by default; the renamed file is the user's output and
+    // gets what `File::create` would give (0666 less the umask). Without this, a result written
+    // in a container as its own user could not be read by anyone else on the host.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(parent_dir(path)).map_err(err)?;
     tmp.write_all(bytes).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
     tmp.persist(path).map_err(|e| err(e.error))?;
@@ -273,4 +276,23 @@ pub fn json_schema() -> String {
     let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_writes_get_the_permissions_of_an_ordinary_new_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let ordinary = dir.path().join("ordinary");
+        std::fs::File::create(&ordinary).unwrap();
+        let written = dir.path().join("result.json");
+        write_atomic(&written, b"{}").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&written), mode(&ordinary));
+        assert_eq!(std::fs::read(&written).unwrap(), b"{}");
+    }
 }
