@@ -234,7 +234,7 @@ RUN mkdir -p /usr/local/cargo/bin \\
     && cargo --version && rustc --version
 EOF
         log "podman build $BUILDER_BASE"
-        podman build --pull=never --network host -t "$BUILDER_BASE" -f "$ctx/Containerfile" "$ctx" >"$STATE/builder-build.log" 2>&1 \
+        podman build --pull=never -t "$BUILDER_BASE" -f "$ctx/Containerfile" "$ctx" >"$STATE/builder-build.log" 2>&1 \
             || fail "building $BUILDER_BASE failed; the end of $STATE/builder-build.log:
 $(tail -n 30 "$STATE/builder-build.log")"
         rm -rf "$ctx"
@@ -243,10 +243,22 @@ $(tail -n 30 "$STATE/builder-build.log")"
 fi
 
 # ---------------------------------------------------------------- 3. the image under test
+# podman build TAG ARGS...: builds and tags; the image the tag named before, if it changed and
+# nothing else uses it, is removed (rebuilds would otherwise pile up untagged images).
+build_tagged() {
+    local tag="$1" old new
+    shift
+    old="$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
+    podman build --pull=never -t "$tag" "$@" || return 1
+    new="$(podman image inspect --format '{{.Id}}' "$tag")"
+    if [[ -n "$old" && "$old" != "$new" ]]; then
+        podman rmi "$old" >/dev/null 2>&1 || true
+    fi
+}
 if [[ $FULL -eq 1 ]]; then
     IMAGE="$IMAGE_PREFIX:full"
     step "image $IMAGE: podman build --pull=never of the Dockerfile, unchanged"
-    podman build --pull=never --network host -t "$IMAGE" "$REPO" 2>&1 | tee "$STATE/full-build.log" | sed -u 's/^/    /' >&2
+    build_tagged "$IMAGE" "$REPO" 2>&1 | tee "$STATE/full-build.log" | sed -u 's/^/    /' >&2
     [[ ${PIPESTATUS[0]} -eq 0 ]] || fail "podman build failed (log: $STATE/full-build.log)"
 else
     IMAGE="$IMAGE_PREFIX:runtime"
@@ -282,7 +294,7 @@ else
                 ;;
         esac
     done < <(awk 'toupper($1) == "FROM" { on = (tolower($3) == "as" && $4 == "runtime") } on && $1 == "COPY" && $2 == "--from=builder" { print $3 }' "$REPO/Dockerfile")
-    podman build --pull=never --network none -t "$IMAGE" -f "$ctx/Containerfile" "$ctx" >"$STATE/runtime-build.log" 2>&1 \
+    build_tagged "$IMAGE" --network none -f "$ctx/Containerfile" "$ctx" >"$STATE/runtime-build.log" 2>&1 \
         || fail "podman build failed; the end of $STATE/runtime-build.log:
 $(tail -n 30 "$STATE/runtime-build.log")"
     rm -rf "$ctx"
@@ -322,7 +334,8 @@ outdir="$(mktemp -d "${TMPDIR:-/tmp}/bench-gate-check.XXXXXX")"
 SCRATCH+=("$outdir")
 chown "$RUN_UID:$RUN_UID" "$outdir"
 chmod 0755 "$outdir"
-"${RUN[@]}" --read-only --user "$RUN_UID:$RUN_UID" --cpus 1 --cpuset-cpus "$CPU" \
+# --read-only-tmpfs=false: not even /tmp is writable (docker's --read-only is the same).
+"${RUN[@]}" --read-only --read-only-tmpfs=false --user "$RUN_UID:$RUN_UID" --cpus 1 --cpuset-cpus "$CPU" \
     -v "$REPO/fixtures:/bench/fixtures:ro" -v "$REPO/tests/data:/bench/tests/data:ro" -v "$outdir:/out" \
     "$IMAGE" run -c /bench/tests/data/micro.toml --cpus all --iterations 3 --quiet -o /out/result.json >&2 \
     || fail "podman run $IMAGE run (micro benchmark) failed"
@@ -352,6 +365,22 @@ if readelf -S --wide "$STATE/image-bench-gate" | grep -Eq '\.debug_(info|line|st
     fail "/usr/local/bin/bench-gate in $IMAGE has DWARF debug sections ($(du -m "$STATE/image-bench-gate" | cut -f1) MB)"
 fi
 log "/usr/local/bin/bench-gate: $(du -m "$STATE/image-bench-gate" | cut -f1) MB, no DWARF sections"
+
+if [[ $FULL -eq 1 ]]; then
+    step "the debuginfo stage holds the binary's debug info"
+    build_tagged "$IMAGE_PREFIX:debuginfo" --target debuginfo "$REPO" >"$STATE/debuginfo-build.log" 2>&1 \
+        || fail "podman build --target debuginfo failed; the end of $STATE/debuginfo-build.log:
+$(tail -n 30 "$STATE/debuginfo-build.log")"
+    cid="$(podman create "$IMAGE_PREFIX:debuginfo" none)"
+    podman cp "$cid:/bench-gate.debug" "$STATE/bench-gate.debug" >/dev/null
+    podman rm "$cid" >/dev/null
+    readelf -S --wide "$STATE/bench-gate.debug" 2>/dev/null | grep -q '\.debug_line' \
+        || fail "/bench-gate.debug of the debuginfo stage has no .debug_line section"
+    readelf --string-dump=.gnu_debuglink "$STATE/image-bench-gate" 2>/dev/null | grep -q 'bench-gate\.debug' \
+        || fail "the image's binary has no .gnu_debuglink naming bench-gate.debug"
+    log "/bench-gate.debug: $(du -m "$STATE/bench-gate.debug" | cut -f1) MB with line tables; the image's binary links to it"
+    rm -f "$STATE/bench-gate.debug"
+fi
 rm -f "$STATE/image-bench-gate"
 
 # ---------------------------------------------------------------- 5. images for the two-image ab
@@ -372,7 +401,7 @@ for variant in a b; do
 FROM $IMAGE
 COPY benchmark.toml model.onnx /w/
 EOF
-    podman build --pull=never --network none -t "$IMAGE_PREFIX:ab-$variant" -f "$ctx/Containerfile" "$ctx" >"$STATE/ab-$variant-build.log" 2>&1 \
+    build_tagged "$IMAGE_PREFIX:ab-$variant" --network none -f "$ctx/Containerfile" "$ctx" >"$STATE/ab-$variant-build.log" 2>&1 \
         || fail "podman build of $IMAGE_PREFIX:ab-$variant failed; the end of $STATE/ab-$variant-build.log:
 $(tail -n 30 "$STATE/ab-$variant-build.log")"
     rm -rf "$ctx"
