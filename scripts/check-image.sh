@@ -185,7 +185,7 @@ EOF
     rm -rf "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
         "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/usr/share/locale/*
     find "$rootfs/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
-    tar -C "$rootfs" --numeric-owner -c . | podman import --change 'CMD ["bash"]' - "$RUNTIME_BASE" >/dev/null \
+    tar -C "$rootfs" --numeric-owner -c . | podman import --quiet --change 'CMD ["bash"]' - "$RUNTIME_BASE" >/dev/null \
         || fail "podman import of the debootstrap tree failed"
     rm -rf "$rootfs"
     log "imported as $RUNTIME_BASE"
