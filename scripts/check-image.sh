@@ -20,7 +20,8 @@
 #      - the micro benchmark runs as uid 65532 on a read-only root filesystem with the fixtures
 #        mounted read-only, and its result file is there, valid, and readable by another host user;
 #      - `--cpus 0.5 --memory 512m` is reported as 0.5 CPU and 536870912 bytes;
-#      - the binary in the image carries no debug sections.
+#      - the binary in the image carries no debug sections; with --full, the `debuginfo` stage
+#        holds them and the binary's .gnu_debuglink names that file.
 #   5. Two images for the real two-image `ab` (tests/image.rs): localhost/bench-gate-check:ab-a
 #      and :ab-b, the image under test with a different model file baked in (like a PR's image).
 #
@@ -44,7 +45,7 @@ FULL=0
 for arg in "$@"; do
     case "$arg" in
         --full) FULL=1 ;;
-        -h | --help) sed -n '2,34p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,33p' "$0"; exit 0 ;;
         *) echo "check-image: error: unknown argument: $arg (see --help)" >&2; exit 2 ;;
     esac
 done
