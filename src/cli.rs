@@ -447,8 +447,9 @@ pub struct AbArgs {
     pub b_config: Option<PathBuf>,
 
     /// Variant A as a shell command that runs `bench-gate ab-worker` (e.g. from another image:
-    /// 'docker run -i --rm --cpuset-cpus 0 IMAGE bench-gate ab-worker -c /w/benchmark.toml
-    /// --model NAME --cpus all'). $BENCH_GATE_AB_CPUS holds the CPUs to pin to.
+    /// 'docker run -i --rm --uts host --cpuset-cpus "$BENCH_GATE_AB_CPUS" --entrypoint
+    /// bench-gate IMAGE ab-worker -c /w/benchmark.toml --model NAME --cpus all').
+    /// $BENCH_GATE_AB_CPUS holds the CPUs to pin to.
     #[arg(long = "a-cmd", value_name = "SHELL", conflicts_with_all = ["a_model", "a_config"])]
     pub a_cmd: Option<String>,
 

@@ -170,10 +170,7 @@ pub(super) fn duet_verdict(
             Some((ha, hb)) => {
                 for (label, first, now) in [("A", ha, &a.hello), ("B", hb, &b.hello)] {
                     if first != now {
-                        bail!(
-                            "variant {label}'s worker of pair {} describes itself differently from pair 1's (model files, versions or CPUs changed in between)\n  fix: pin the variant's image and files so every start runs the same thing",
-                            p + 1
-                        );
+                        bail!("{}", restart_mismatch(label, p + 1, first, now));
                     }
                 }
             }
@@ -375,6 +372,24 @@ fn clone_command(c: &Command) -> Command {
 
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Why a variant's worker of a later pair is refused: it is not what pair 1 measured.
+fn restart_mismatch(label: &str, pair: u32, first: &Hello, now: &Hello) -> String {
+    let same_but_host = Hello {
+        host: first.host.clone(),
+        ..now.clone()
+    } == *first;
+    if same_but_host {
+        // Found by the real two-image run (tests/image.rs): the hostname is the container's id.
+        return format!(
+            "variant {label}'s worker of pair {pair} runs on host `{}`, pair 1's on `{}`: a container gets a new hostname at every start\n  fix: give the worker the machine's hostname (`docker run --uts host ...`, `podman run --uts host ...`) or a fixed one (`--hostname NAME`)",
+            now.host, first.host
+        );
+    }
+    format!(
+        "variant {label}'s worker of pair {pair} describes itself differently from pair 1's (model files, versions or CPUs changed in between)\n  fix: pin the variant's image and files so every start runs the same thing"
+    )
 }
 
 /// Interleaving means nothing unless both variants ran on the same CPUs of the same machine.
