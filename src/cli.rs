@@ -98,6 +98,18 @@ pub struct Selection {
     /// Counted iterations (a number or "auto"), overriding the config for every model.
     #[arg(long, value_name = "N|auto")]
     pub iterations: Option<String>,
+
+    /// Skip the profiled pass. By default, after the counted iterations, each model runs once
+    /// more with ONNX Runtime's profiler on and the result records where that pass spent its
+    /// time per operator type and per node (`operators`), which `compare` uses to say which
+    /// operators got slower. The pass is never counted; it costs about one more iteration.
+    #[arg(long)]
+    pub no_profile: bool,
+
+    /// Keep ONNX Runtime's raw trace files of the profiled pass in this folder
+    /// (`<model>/<graph>-<run>.json`, Chrome-trace JSON for Perfetto or chrome://tracing).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_profile")]
+    pub keep_profiles: Option<PathBuf>,
 }
 
 /// Where the ONNX Runtime library comes from; every command that loads it takes this flag.

@@ -107,6 +107,8 @@ fn model_result(name: &str, median: f64) -> ModelResult {
         during: EnvDelta::default(),
         warnings: vec![],
         notes: vec![],
+        operators: None,
+        ort_arena: vec![],
     }
 }
 
