@@ -7,14 +7,17 @@ pub mod ab;
 pub mod comparability;
 pub mod contamination;
 pub mod history;
+pub mod memory;
 pub mod verdict;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Metric, OnInconclusive, Thresholds};
+use crate::operators::Attribution;
 use crate::runner::StopReason;
 
 pub use comparability::Change;
+pub use memory::MemoryVerdict;
 pub use verdict::Verdict;
 
 /// Bumped on any incompatible change of the verdict JSON.
@@ -26,6 +29,7 @@ pub const DEFAULT_THRESHOLDS: Thresholds = Thresholds {
     max_regression_pct: 5.0,
     min_abs_ms: 0.0,
     on_inconclusive: OnInconclusive::Warn,
+    max_memory_regression_pct: None,
 };
 
 /// How the change was measured.
@@ -59,7 +63,13 @@ pub struct ModelVerdict {
     pub model: String,
     pub cpu_model: String,
     pub architecture: String,
+    /// The model's outcome: the latency verdict, made worse by a memory regression (or a memory
+    /// change the noise hides) when memory is gated.
     pub verdict: Verdict,
+    /// The latency verdict alone (absent in files from before memory was gated: then equal to
+    /// `verdict`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_verdict: Option<Verdict>,
     /// Why, in sentences.
     pub reasons: Vec<String>,
     /// Why the run is not evidence (throttled, steal, dispersion); empty when clean.
@@ -92,6 +102,13 @@ pub struct ModelVerdict {
     /// went first), so drift or an order effect can be seen.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rounds: Vec<RoundChange>,
+    /// Peak memory against the baseline's, with its own verdict when gated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryVerdict>,
+    /// `regressed` or `improved` latency: which operators' profiled time changed most, every
+    /// operator type and node (for attribution only: the verdict never reads it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operators: Option<Attribution>,
 }
 
 /// One `ab` round.
@@ -156,6 +173,9 @@ impl ModelVerdict {
             wall_time_s: 0.0,
             stop_reason: None,
             rounds: vec![],
+            latency_verdict: None,
+            memory: None,
+            operators: None,
         }
     }
 }

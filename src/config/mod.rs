@@ -316,6 +316,18 @@ impl Ctx<'_> {
                     "set e.g. min_abs_ms = 1.0",
                 ));
             }
+            if let Some(m) = v
+                .max_memory_regression_pct
+                .filter(|m| !(m.is_finite() && *m > 0.0))
+            {
+                return Err(self.error(
+                    t.span(),
+                    format!(
+                        "`thresholds.{arch}.max_memory_regression_pct` must be a positive percentage, got {m}"
+                    ),
+                    "set e.g. max_memory_regression_pct = 10.0, or leave it out to show memory without gating it",
+                ));
+            }
         }
         let sizing = self.sizing(raw.sizing)?;
         let g = raw.gate.get_ref();
@@ -337,6 +349,16 @@ impl Ctx<'_> {
                     g.assumed_run_noise_pct
                 ),
                 "set e.g. assumed_run_noise_pct = 8.0",
+            ));
+        }
+        if !(g.assumed_memory_noise_pct.is_finite() && g.assumed_memory_noise_pct > 0.0) {
+            return Err(self.error(
+                raw.gate.span(),
+                format!(
+                    "`gate.assumed_memory_noise_pct` must be a positive percentage, got {}",
+                    g.assumed_memory_noise_pct
+                ),
+                "set e.g. assumed_memory_noise_pct = 1.0",
             ));
         }
         let mut models = Vec::new();

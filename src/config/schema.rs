@@ -381,6 +381,9 @@ pub struct Thresholds {
     /// What an inconclusive (contaminated or too noisy) run does to the check.
     #[serde(default)]
     pub on_inconclusive: OnInconclusive,
+    /// Allowed growth of peak resident memory, percent. Unset: memory is shown, not gated.
+    #[serde(default)]
+    pub max_memory_regression_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -418,6 +421,10 @@ pub struct GateSection {
     /// `compare` only reads a finished result and cannot rerun.
     #[serde(default)]
     pub rerun_on_contamination: bool,
+    /// Run-to-run noise of a run's peak RSS, in percent (one standard deviation), assumed while
+    /// the history is short and pooled with the measured spread of the history's peaks.
+    #[serde(default = "default_memory_noise")]
+    pub assumed_memory_noise_pct: f64,
 }
 
 impl Default for GateSection {
@@ -427,6 +434,7 @@ impl Default for GateSection {
             require_baseline: false,
             assumed_run_noise_pct: default_run_noise(),
             rerun_on_contamination: false,
+            assumed_memory_noise_pct: default_memory_noise(),
         }
     }
 }
@@ -442,4 +450,9 @@ fn default_history() -> u32 {
 /// Measured on the project's 2-vCPU machine: see docs/verdict.md.
 fn default_run_noise() -> f64 {
     3.0
+}
+
+/// Measured on the project's 2-vCPU machine: see docs/explain.md.
+fn default_memory_noise() -> f64 {
+    1.0
 }
