@@ -510,6 +510,6 @@ fn baseline_update_keeps_the_series_and_the_latest_breakdown() {
             .lines()
             .nth(1)
             .unwrap()
-            .contains("\"memory_mb\":133.07421875")
+            .contains("\"memory_mb\":133.0742")
     );
 }

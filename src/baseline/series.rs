@@ -4,9 +4,10 @@
 //! The baseline file keeps the last `[gate] history` runs (10) with their samples, for gating;
 //! a change-point scan needs months of runs but only a few numbers of each. The first line is a
 //! header naming the series, then one JSON object per run, oldest first: when, which commit,
-//! median, p95, the median's 95% interval, peak memory, iterations, ONNX Runtime version (~230
-//! bytes). At most [`MAX_POINTS`] are kept (~8 years of nightly runs, ~700 KB); the oldest go
-//! first. Lines append at the end, so a nightly update is a one-line diff.
+//! median, p95, the median's 95% interval, peak memory, iterations, ONNX Runtime version (~190
+//! bytes with a 40-digit commit, numbers rounded to 4 decimals). At most [`MAX_POINTS`] are kept
+//! (~8 years of nightly runs, ~570 KB); the oldest go first. Lines append at the end, so a
+//! nightly update is a one-line diff.
 
 use std::path::{Path, PathBuf};
 
@@ -64,15 +65,20 @@ pub struct Series {
     pub points: Vec<SeriesPoint>,
 }
 
+/// Rounds to 4 decimals (0.1 us, 0.0001 MiB): far below any noise, and it keeps the lines short.
+fn r4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
 impl SeriesPoint {
     pub fn from_result(m: &ModelResult, commit: Option<String>, ort: &str) -> Self {
         SeriesPoint {
             t: m.timestamp.clone(),
             commit,
-            median_ms: m.latency_ms.median,
-            p95_ms: m.latency_ms.p95,
-            ci_ms: [m.latency_ms.median_ci.low, m.latency_ms.median_ci.high],
-            memory_mb: (m.memory_mb > 0.0).then_some(m.memory_mb),
+            median_ms: r4(m.latency_ms.median),
+            p95_ms: r4(m.latency_ms.p95),
+            ci_ms: [r4(m.latency_ms.median_ci.low), r4(m.latency_ms.median_ci.high)],
+            memory_mb: (m.memory_mb > 0.0).then_some(r4(m.memory_mb)),
             n: m.iterations,
             ort: ort.to_string(),
         }
@@ -83,10 +89,10 @@ impl SeriesPoint {
         SeriesPoint {
             t: r.timestamp.clone(),
             commit: r.commit.clone(),
-            median_ms: r.median_ms,
-            p95_ms: r.p95_ms,
-            ci_ms: [r.median_ci.low, r.median_ci.high],
-            memory_mb: r.memory_mb,
+            median_ms: r4(r.median_ms),
+            p95_ms: r4(r.p95_ms),
+            ci_ms: [r4(r.median_ci.low), r4(r.median_ci.high)],
+            memory_mb: r.memory_mb.map(r4),
             n: r.iterations,
             ort: r.ort_version.clone(),
         }
