@@ -77,7 +77,10 @@ impl SeriesPoint {
             commit,
             median_ms: r4(m.latency_ms.median),
             p95_ms: r4(m.latency_ms.p95),
-            ci_ms: [r4(m.latency_ms.median_ci.low), r4(m.latency_ms.median_ci.high)],
+            ci_ms: [
+                r4(m.latency_ms.median_ci.low),
+                r4(m.latency_ms.median_ci.high),
+            ],
             memory_mb: (m.memory_mb > 0.0).then_some(r4(m.memory_mb)),
             n: m.iterations,
             ort: ort.to_string(),

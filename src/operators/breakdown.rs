@@ -144,22 +144,25 @@ impl OperatorBreakdown {
                 self.total_ms, self.wall_ms
             ));
         }
-        for (i, o) in self.by_op.iter().enumerate() {
-            if bad(o.total_ms) || bad(o.share) {
-                out.push(format!(
-                    "by_op[{i}] ({}): total_ms or share is not a number >= 0",
-                    o.op_type
-                ));
+        let mut check = |list: &str, rows: Vec<(&str, f64, f64)>| {
+            for (i, (name, ms, share)) in rows.into_iter().enumerate() {
+                if bad(ms) || bad(share) {
+                    out.push(format!(
+                        "{list}[{i}] ({name}): total_ms or share is not a number >= 0"
+                    ));
+                }
             }
-        }
-        for (i, n) in self.nodes.iter().enumerate() {
-            if bad(n.total_ms) || bad(n.share) {
-                out.push(format!(
-                    "nodes[{i}] ({}): total_ms or share is not a number >= 0",
-                    n.node
-                ));
-            }
-        }
+        };
+        let ops = self
+            .by_op
+            .iter()
+            .map(|o| (o.op_type.as_str(), o.total_ms, o.share));
+        check("by_op", ops.collect());
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|n| (n.node.as_str(), n.total_ms, n.share));
+        check("nodes", nodes.collect());
         out
     }
 }
@@ -235,6 +238,28 @@ mod tests {
         assert!((b.nodes_omitted.total_ms - 0.015).abs() < 1e-12);
         let kept: f64 = b.nodes.iter().map(|n| n.total_ms).sum();
         assert!((kept + b.nodes_omitted.total_ms - b.total_ms).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_hand_edited_breakdown_names_what_is_wrong() {
+        let mut b = aggregate(
+            &[GraphEvents {
+                graph: None,
+                kernels: &[k("a", "Add", 5.0), k("m", "MatMul", 9.0)],
+            }],
+            1,
+            1.0,
+        );
+        assert!(b.problems().is_empty());
+        b.by_op[1].total_ms = -1.0;
+        b.nodes[0].share = f64::NAN;
+        assert_eq!(
+            b.problems(),
+            vec![
+                "by_op[1] (Add): total_ms or share is not a number >= 0",
+                "nodes[0] (m): total_ms or share is not a number >= 0",
+            ]
+        );
     }
 
     #[test]

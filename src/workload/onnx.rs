@@ -135,16 +135,8 @@ impl OnnxWorkload {
                 }
             }
         }
-        let run = match &mut self.profiler {
-            Some(p) => {
-                let options = p
-                    .next_run()
-                    .map_err(|message| WorkloadError::Profile { message })?;
-                self.session.run_with_options(inputs, options)
-            }
-            None => self.session.run(inputs),
-        };
-        let mut outputs = run.map_err(|e| run_err(&self.path, e.to_string()))?;
+        let mut outputs =
+            profiling::run(&mut self.session, &mut self.profiler, &self.path, inputs)?;
         let mut fed_back = Vec::new();
         for (i, feed) in self.feeds.iter().enumerate() {
             if let Feed::Recurrent { output, .. } = feed {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use ort::AsPointer;
 use ort::memory::{AllocationDevice, Allocator, AllocatorType, MemoryInfo, MemoryType};
-use ort::session::{NoSelectedOutputs, RunOptions, Session};
+use ort::session::{NoSelectedOutputs, RunOptions, Session, SessionInputs, SessionOutputs};
 use serde::{Deserialize, Serialize};
 
 /// Turns the profiler on for the runs of one graph. Every run gets its own file prefix
@@ -46,6 +46,29 @@ impl RunProfiler {
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
+}
+
+/// One run of `session`, with the profiler's options for that run when `profiler` is set.
+/// Errors name `path` (the model file).
+pub fn run<'s, 'i, 'v: 'i, const N: usize>(
+    session: &'s mut Session,
+    profiler: &'s mut Option<RunProfiler>,
+    path: &Path,
+    inputs: impl Into<SessionInputs<'i, 'v, N>>,
+) -> Result<SessionOutputs<'s>, super::WorkloadError> {
+    let run = match profiler {
+        Some(p) => {
+            let options = p
+                .next_run()
+                .map_err(|message| super::WorkloadError::Profile { message })?;
+            session.run_with_options(inputs, options)
+        }
+        None => session.run(inputs),
+    };
+    run.map_err(|e| super::WorkloadError::Run {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// The traces one graph wrote during a profiled pass.

@@ -57,16 +57,7 @@ impl Model {
         &'s mut self,
         inputs: impl Into<SessionInputs<'i, 'v, N>>,
     ) -> Result<SessionOutputs<'s>, WorkloadError> {
-        let run = match &mut self.profiler {
-            Some(p) => {
-                let options = p
-                    .next_run()
-                    .map_err(|message| WorkloadError::Profile { message })?;
-                self.session.run_with_options(inputs, options)
-            }
-            None => self.session.run(inputs),
-        };
-        run.map_err(|e| fail(&self.path, e))
+        profiling::run(&mut self.session, &mut self.profiler, &self.path, inputs)
     }
 
     fn shape_err(&self, message: impl Into<String>) -> WorkloadError {
