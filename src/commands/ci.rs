@@ -212,8 +212,9 @@ mod tests {
         let v = VerdictReport::new(Mode::Compare, vec![m], false);
         let a = annotations(&v);
         assert_eq!(a.len(), 1);
+        // Workflow commands escape `%` as `%25`.
         assert!(
-            a[0].ends_with("vad regressed: peak memory +20.0% on Xeon"),
+            a[0].ends_with("vad regressed: peak memory +20.0%25 on Xeon"),
             "{a:?}"
         );
     }
