@@ -48,7 +48,7 @@ fn without_a_baseline_ci_passes_and_writes_every_file() {
 }
 
 #[test]
-fn a_baseline_twice_as_fast_makes_ci_fail_with_an_annotation() {
+fn a_baseline_four_times_as_fast_makes_ci_fail_with_an_annotation() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     // 50 windows per iteration: milliseconds, not microseconds, so the run is not all noise.
@@ -57,7 +57,9 @@ fn a_baseline_twice_as_fast_makes_ci_fail_with_an_annotation() {
         &silero_config(SILERO_INPUTS).replace("steps = 4", "steps = 50"),
     );
     let baselines = dir.path().join("baselines");
-    // A first run, doctored to be twice as fast, becomes the baseline.
+    // A first run, doctored to be four times as fast, becomes the baseline. (Twice was not
+    // enough on the shared VM: medians of separate 5-iteration runs moved 4.3-6.0 ms, and a
+    // candidate 36% faster than the first run came out at +27%, inside the noise margin.)
     let first = dir.path().join("first.json");
     let run = bench_gate()
         .args(["run", "-q", "--iterations", "5", "-c"])
@@ -69,7 +71,7 @@ fn a_baseline_twice_as_fast_makes_ci_fail_with_an_annotation() {
     assert!(run.status.success(), "{}", stderr_of(&run));
     let mut r = RunResult::read(&first).unwrap();
     for m in &mut r.models {
-        m.samples_ms.iter_mut().for_each(|s| *s *= 0.5);
+        m.samples_ms.iter_mut().for_each(|s| *s *= 0.25);
         m.latency_ms = Summary::of(&m.samples_ms).unwrap();
     }
     r.write(&first).unwrap();
