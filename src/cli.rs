@@ -53,6 +53,10 @@ pub enum Command {
     AbWorker(AbWorkerArgs),
     /// The common CI workflow in one command: run, compare, report, comment (exit codes as compare).
     Ci(CiArgs),
+    /// Scan the long history of every (model, CPU model) for step changes in latency and memory
+    /// (E-divisive with a permutation test): when, the commits around each step, its size and
+    /// interval; optionally plan one issue per new step.
+    Trend(TrendArgs),
     /// Print the JSON Schema of result files.
     #[command(hide = true)]
     Schema,
@@ -98,6 +102,18 @@ pub struct Selection {
     /// Counted iterations (a number or "auto"), overriding the config for every model.
     #[arg(long, value_name = "N|auto")]
     pub iterations: Option<String>,
+
+    /// Skip the profiled pass. By default, after the counted iterations, each model runs once
+    /// more with ONNX Runtime's profiler on and the result records where that pass spent its
+    /// time per operator type and per node (`operators`), which `compare` uses to say which
+    /// operators got slower. The pass is never counted; it costs about one more iteration.
+    #[arg(long)]
+    pub no_profile: bool,
+
+    /// Keep ONNX Runtime's raw trace files of the profiled pass in this folder
+    /// (`<model>/<graph>-<run>.json`, Chrome-trace JSON for Perfetto or chrome://tracing).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_profile")]
+    pub keep_profiles: Option<PathBuf>,
 }
 
 /// Where the ONNX Runtime library comes from; every command that loads it takes this flag.
@@ -352,6 +368,55 @@ pub struct BaselinesArg {
     /// model, architecture and CPU model, each keeping the last K accepted runs.
     #[arg(long = "baselines", default_value = "baselines", value_name = "DIR")]
     pub baselines: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct TrendArgs {
+    /// Folder of committed baselines; the series are the `<model>/<arch>/<cpu>.series.jsonl`
+    /// files `bench-gate baseline update` keeps beside each baseline file.
+    #[command(flatten)]
+    pub baselines: BaselinesArg,
+
+    /// Write the trend JSON (every series and step) to this file, atomically.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// `table` prints every series and its steps; `json` prints the trend JSON.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// Issues that already track steps, as `gh issue list --state all --json number,state,body`
+    /// prints them: a step an open issue tracks updates that issue, one a closed issue tracked
+    /// is left alone, a new one gets a new issue.
+    #[arg(long, value_name = "FILE", requires = "issues_dir")]
+    pub known_issues: Option<PathBuf>,
+
+    /// Write one markdown body per step that deserves an issue (new, not small) into this
+    /// folder, and `plan.tsv`: one line per issue, `create<TAB>-<TAB>FILE<TAB>TITLE` or
+    /// `update<TAB>NUMBER<TAB>FILE<TAB>TITLE`, for the nightly workflow to pass to `gh`.
+    #[arg(long, value_name = "DIR")]
+    pub issues_dir: Option<PathBuf>,
+
+    /// Repository web address for commit and compare links in issue bodies, e.g.
+    /// `https://github.com/OWNER/REPO` (in Actions: `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY`).
+    #[arg(long, value_name = "URL")]
+    pub repo_url: Option<String>,
+
+    /// Largest permutation p-value accepted as a step.
+    #[arg(long, default_value_t = 0.01, value_name = "P")]
+    pub significance: f64,
+
+    /// Shuffles per permutation test (more: finer p-values, longer scans).
+    #[arg(long, default_value_t = 199, value_name = "N")]
+    pub permutations: usize,
+
+    /// Steps smaller than this, in percent, are listed as small and open no issue.
+    #[arg(long, default_value_t = 2.0, value_name = "PCT")]
+    pub min_change_pct: f64,
+
+    /// A step among the last N runs of its series is new enough to open an issue.
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    pub recent: usize,
 }
 
 #[derive(Debug, Args)]

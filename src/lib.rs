@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod compare;
 pub mod config;
+pub mod operators;
 pub mod output;
 pub mod platform;
 pub mod publish;
@@ -19,6 +20,7 @@ pub mod runner;
 pub mod runtime;
 pub mod sizing;
 pub mod stats;
+pub mod trend;
 pub mod worker;
 pub mod workload;
 

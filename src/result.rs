@@ -10,9 +10,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::{ModelConfig, SessionOptions, WorkloadKind, WorkloadSpec};
+use crate::operators::OperatorBreakdown;
 use crate::platform::{EnvDelta, Environment};
 use crate::runner::StopReason;
 use crate::stats::Summary;
+use crate::workload::ArenaStats;
 
 mod outfile;
 pub mod validate;
@@ -85,6 +87,15 @@ pub struct ModelResult {
     pub during: EnvDelta,
     pub warnings: Vec<String>,
     pub notes: Vec<String>,
+    /// Where one extra pass with ONNX Runtime's profiler spent its time, per operator type and
+    /// per node (absent with `--no-profile` or in files from before it existed). For attribution
+    /// only: no verdict reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operators: Option<OperatorBreakdown>,
+    /// ONNX Runtime's arena figures per graph after the counted iterations (empty when ORT
+    /// reports none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ort_arena: Vec<ArenaStats>,
 }
 
 /// One stage's latency (whisper: features, encoder, decoder).

@@ -148,7 +148,11 @@ fn size_reads_the_baselines_that_baseline_update_writes() {
         &std::fs::read_to_string(baselines.join("whisper-micro/x86_64/apple-m4.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(written["schema_version"], 2, "the store's current schema");
+    assert_eq!(
+        written["schema_version"],
+        bench_gate::baseline::BASELINE_SCHEMA_VERSION,
+        "the store's current schema"
+    );
     let size_out = d.path().join("size.json");
     let out = bench_gate()
         .args(["size", "--baselines"])

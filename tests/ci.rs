@@ -49,7 +49,7 @@ fn without_a_baseline_ci_passes_and_writes_every_file() {
 /// twice as fast: `ci --result` judges it without measuring again, so the exit code is the
 /// gate's rule, not the machine's noise.
 #[test]
-fn a_baseline_twice_as_fast_makes_ci_fail_with_an_annotation() {
+fn a_baseline_four_times_as_fast_makes_ci_fail_with_an_annotation() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &silero_config(SILERO_INPUTS));

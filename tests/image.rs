@@ -45,6 +45,11 @@ fn podman(conf: Option<&Path>) -> Command {
 
 /// Why the test cannot run here, if it cannot.
 fn skip_reason(conf: Option<&Path>) -> Option<String> {
+    if conf.is_none() && std::env::var_os("CONTAINERS_CONF").is_none() {
+        return Some(
+            "no containers.conf from scripts/check-image.sh (podman's defaults fail on this kind of machine); run it first".into(),
+        );
+    }
     match podman(conf).arg("--version").output() {
         Ok(o) if o.status.success() => {}
         _ => return Some("podman is not installed (scripts/check-image.sh installs it)".into()),

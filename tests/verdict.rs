@@ -122,12 +122,12 @@ min_abs_ms = 0.1
             .unwrap()
             .unwrap()
             .path();
+        // The baseline file, not the `.series.jsonl` that `trend` reads beside it.
         std::fs::read_dir(arch)
             .unwrap()
-            .next()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "json"))
             .unwrap()
-            .unwrap()
-            .path()
     }
 }
 
@@ -340,7 +340,7 @@ fn busier_neighbours_than_the_history_make_a_slow_run_inconclusive() {
     d.update(&base).success();
     let stored: Value =
         serde_json::from_str(&std::fs::read_to_string(d.baseline_file()).unwrap()).unwrap();
-    assert_eq!(stored["schema_version"], 2);
+    assert_eq!(stored["schema_version"], 3);
     assert_eq!(stored["runs"][0]["others_busy_cpus"], QUIET);
     // The same run, 50% slower: only the neighbours differ between the two judgements below.
     let slow = d.p("slow.json");
@@ -369,7 +369,7 @@ fn expect_with_neighbours(d: &Dir, result: &Path, others: f64, code: i32, want: 
 }
 
 /// Files written before `others_busy_cpus` existed (schema 1) are read, skip the neighbour rule,
-/// and are rewritten as schema 2 with their history intact on the next update.
+/// and are rewritten in the current schema (3) with their history intact on the next update.
 #[test]
 fn schema_1_baselines_are_read_and_upgraded() {
     let d = Dir::new("");
@@ -395,7 +395,7 @@ fn schema_1_baselines_are_read_and_upgraded() {
     d.update(&r).success();
     let new: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let old: Value = serde_json::from_str(&old).unwrap();
-    assert_eq!(new["schema_version"], 2);
+    assert_eq!(new["schema_version"], 3);
     assert_eq!(new["runs"][0], old["runs"][0]);
     assert_eq!(new["runs"][1]["others_busy_cpus"], 1.0);
 }

@@ -6,17 +6,20 @@
 //! finite positive latencies, a non-empty sample, a median inside the sample's range) and a bad
 //! file is an error naming the path, never skipped and never overwritten.
 
+pub mod series;
 pub mod slug;
 pub mod store;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::{SessionOptions, WorkloadKind};
+use crate::operators::OperatorBreakdown;
 use crate::result::{Fingerprint, ModelResult};
 use crate::stats::{Interval, percentile_sorted};
 
 /// Bumped on any incompatible change; readers refuse newer versions. 2: `others_busy_cpus`.
-pub const BASELINE_SCHEMA_VERSION: u32 = 2;
+/// 3: `memory_mb` per run, the latest per-operator breakdown (`operators`).
+pub const BASELINE_SCHEMA_VERSION: u32 = 3;
 /// Raw latencies kept per run: enough to see the distribution's shape in a diff-able file.
 pub const MAX_STORED_SAMPLES: usize = 200;
 
@@ -31,6 +34,20 @@ pub struct BaselineFile {
     pub cpu_model: String,
     /// Oldest first.
     pub runs: Vec<BaselineRun>,
+    /// Where the newest run that was profiled spent its time (schema 3; absent before, or when
+    /// no accepted run was profiled). `compare` shows which operators changed against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operators: Option<StoredBreakdown>,
+}
+
+/// A run's per-operator breakdown with the run it came from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredBreakdown {
+    /// RFC 3339: when the profiled run was measured.
+    pub timestamp: String,
+    pub commit: Option<String>,
+    pub breakdown: OperatorBreakdown,
 }
 
 /// One accepted run of one model. Latencies in milliseconds, warm-up excluded.
@@ -65,6 +82,10 @@ pub struct BaselineRun {
     /// files). A new run with far busier neighbours than any of these is not comparable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub others_busy_cpus: Option<f64>,
+    /// Peak resident memory of the run, MiB (schema 3; absent in older files). The memory gate
+    /// compares against the runs that have it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<f64>,
 }
 
 impl BaselineRun {
@@ -89,6 +110,7 @@ impl BaselineRun {
             median_ci: m.latency_ms.median_ci,
             samples_ms: thin_sample(&m.samples_ms, MAX_STORED_SAMPLES),
             others_busy_cpus: m.during.others_busy_cpus,
+            memory_mb: (m.memory_mb.is_finite() && m.memory_mb > 0.0).then_some(m.memory_mb),
         }
     }
 
@@ -109,6 +131,9 @@ impl BaselineRun {
                 "cv = {} is not a coefficient of variation",
                 self.cv
             ));
+        }
+        if let Some(m) = self.memory_mb.filter(|m| !(m.is_finite() && *m > 0.0)) {
+            out.push(format!("memory_mb = {m} is not a positive size in MiB"));
         }
         if let Some(c) = self
             .others_busy_cpus
@@ -162,6 +187,14 @@ impl BaselineFile {
         }
         for (i, r) in self.runs.iter().enumerate() {
             out.extend(r.problems().into_iter().map(|p| format!("runs[{i}]: {p}")));
+        }
+        if let Some(o) = &self.operators {
+            out.extend(
+                o.breakdown
+                    .problems()
+                    .into_iter()
+                    .map(|p| format!("operators.breakdown: {p}")),
+            );
         }
         out
     }

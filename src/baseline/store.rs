@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::slug::{cpu_slug, is_safe_component};
-use super::{BASELINE_SCHEMA_VERSION, BaselineFile, BaselineRun};
+use super::{BASELINE_SCHEMA_VERSION, BaselineFile, BaselineRun, StoredBreakdown};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
@@ -207,6 +207,7 @@ fn check_placement(path: &Path, root: &Path, f: &BaselineFile) -> Result<(), Bas
 }
 
 /// Appends `run` to the file for `key`, keeps the newest `history` runs, writes atomically.
+/// `operators`, when the run was profiled, replaces the file's latest breakdown.
 /// Returns the path and the number of runs now stored. An existing file that fails validation is
 /// an error and stays untouched.
 pub fn append(
@@ -214,6 +215,7 @@ pub fn append(
     key: &Key,
     run: BaselineRun,
     history: usize,
+    operators: Option<StoredBreakdown>,
 ) -> Result<(PathBuf, usize), BaselineError> {
     let path = key.path(root)?;
     let mut file = match read(&path)? {
@@ -227,8 +229,12 @@ pub fn append(
             architecture: key.architecture.clone(),
             cpu_model: key.cpu_model.clone(),
             runs: Vec::new(),
+            operators: None,
         },
     };
+    if operators.is_some() {
+        file.operators = operators;
+    }
     // Written with this version's fields, so it carries this version's number.
     file.schema_version = BASELINE_SCHEMA_VERSION;
     let problems = run.problems();

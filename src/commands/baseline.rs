@@ -2,8 +2,9 @@
 
 use anyhow::{Result, bail};
 
-use crate::baseline::BaselineRun;
+use crate::baseline::series::{self, SeriesPoint};
 use crate::baseline::store::{self, Key};
+use crate::baseline::{BaselineRun, StoredBreakdown};
 use crate::cli::{BaselineArgs, BaselineCommand, BaselineListArgs, BaselineUpdateArgs};
 use crate::compare::contamination::{self, BaselineNoise};
 use crate::config::{Config, GateSection};
@@ -54,11 +55,25 @@ fn update(args: &BaselineUpdateArgs) -> Result<u8> {
         }
         let entry =
             BaselineRun::from_result(m, run.git_commit.clone(), &run.host, &run.ort.version);
-        planned.push((key, entry));
+        let operators = m.operators.clone().map(|breakdown| StoredBreakdown {
+            timestamp: m.timestamp.clone(),
+            commit: run.git_commit.clone(),
+            breakdown,
+        });
+        let point = SeriesPoint::from_result(m, run.git_commit.clone(), &run.ort.version);
+        // The series file must be readable too before anything is written.
+        series::read(&series::path(root, &key)?)?;
+        planned.push((key, entry, operators, point, existing));
     }
-    for (key, entry) in planned {
-        let (path, n) = store::append(root, &key, entry, history as usize)?;
+    for (key, entry, operators, point, existing) in planned {
+        let (path, n) = store::append(root, &key, entry, history as usize, operators)?;
         println!("{}: {n} run(s) (keeping {history})", path.display());
+        let (path, n) = series::append(root, &key, point, existing.as_ref())?;
+        println!(
+            "{}: {n} run(s) for `bench-gate trend` (keeping {})",
+            path.display(),
+            series::MAX_POINTS
+        );
     }
     Ok(0)
 }

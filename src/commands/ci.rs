@@ -183,9 +183,17 @@ fn contamination_summary(v: &VerdictReport) -> String {
 pub fn annotations(v: &VerdictReport) -> Vec<String> {
     let mut out = Vec::new();
     for m in &v.models {
-        let change = m
-            .change_pct
-            .map_or_else(String::new, |c| format!(" by {c:+.1}%"));
+        let memory = m
+            .memory
+            .as_ref()
+            .filter(|x| x.verdict == Some(Verdict::Regressed));
+        let memory_only = memory.is_some() && m.latency_verdict != Some(Verdict::Regressed);
+        let change = match (memory_only, memory.and_then(|x| x.change_pct)) {
+            (true, Some(c)) => format!(": peak memory {c:+.1}%"),
+            _ => m
+                .change_pct
+                .map_or_else(String::new, |c| format!(" by {c:+.1}%")),
+        };
         match m.verdict {
             Verdict::Regressed => out.push(workflow_command(
                 Level::Error,
@@ -208,4 +216,37 @@ pub fn annotations(v: &VerdictReport) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::{DEFAULT_THRESHOLDS, MemoryVerdict, Mode, ModelVerdict};
+
+    #[test]
+    fn a_memory_only_regression_is_annotated_as_memory() {
+        let mut m = ModelVerdict::new("vad", "Xeon", "x86_64", &DEFAULT_THRESHOLDS, String::new());
+        m.verdict = Verdict::Regressed;
+        m.latency_verdict = Some(Verdict::Pass);
+        m.change_pct = Some(0.4);
+        m.memory = Some(MemoryVerdict {
+            verdict: Some(Verdict::Regressed),
+            candidate_mb: 240.0,
+            baseline_mb: Some(200.0),
+            change_pct: Some(20.0),
+            ci_pct: None,
+            noise_pct: None,
+            threshold_pct: Some(10.0),
+            runs_used: 3,
+            reasons: vec![],
+        });
+        let v = VerdictReport::new(Mode::Compare, vec![m], false);
+        let a = annotations(&v);
+        assert_eq!(a.len(), 1);
+        // Workflow commands escape `%` as `%25`.
+        assert!(
+            a[0].ends_with("vad regressed: peak memory +20.0%25 on Xeon"),
+            "{a:?}"
+        );
+    }
 }

@@ -14,6 +14,7 @@ mod run;
 mod size;
 mod size_input;
 mod sweep;
+mod trend;
 
 use anyhow::Result;
 
@@ -34,6 +35,7 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Ab(args) => ab::ab(&args),
         Command::AbWorker(args) => ab::worker(&args),
         Command::Ci(args) => ci::ci(&args),
+        Command::Trend(args) => trend::trend(&args),
         Command::Schema => {
             print!("{}", crate::result::json_schema());
             Ok(0)

@@ -341,7 +341,7 @@ mod tests {
             cpu_model: m.cpu_model.clone(),
         };
         let run = crate::baseline::BaselineRun::from_result(m, None, "h", "1.32.0");
-        let (path, _) = crate::baseline::store::append(dir.path(), &key, run, 10).unwrap();
+        let (path, _) = crate::baseline::store::append(dir.path(), &key, run, 10, None).unwrap();
         let runs = read_history(&path).unwrap();
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].p95_ms, m.latency_ms.p95);

@@ -45,11 +45,20 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     );
     let mut models = Vec::with_capacity(config.models.len());
     for model in &config.models {
+        let profile = Profile {
+            enabled: !args.select.no_profile,
+            keep: args
+                .select
+                .keep_profiles
+                .as_ref()
+                .map(|d| d.join(&model.name)),
+        };
         models.push(run_model(
             &runtime,
             &config,
             model,
             &environment,
+            &profile,
             args.quiet,
         )?);
     }
@@ -141,11 +150,18 @@ fn auto_plan(config: &Config, arch: &str) -> AutoPlan {
     plan
 }
 
+/// Whether and where the profiled pass runs.
+struct Profile {
+    enabled: bool,
+    keep: Option<std::path::PathBuf>,
+}
+
 fn run_model(
     runtime: &Runtime,
     config: &Config,
     model: &ModelConfig,
     env: &Environment,
+    profile: &Profile,
     quiet: bool,
 ) -> Result<ModelResult> {
     let fingerprint = Fingerprint::of(model)
@@ -166,8 +182,10 @@ fn run_model(
     };
     let mut observer = output::progress(&model.name, quiet);
     let m = runner::measure(workload.as_mut(), &plan, observer.as_mut())?;
+    // Memory is read before the profiled pass: the profiler's buffers are not the model's.
     let memory_mb = platform::proc::peak_rss_bytes().map_or(0.0, |b| b as f64 / (1024.0 * 1024.0));
-    Ok(model_result(
+    let ort_arena = workload.arena();
+    let mut result = model_result(
         model,
         env,
         &m,
@@ -176,7 +194,31 @@ fn run_model(
         load_time_ms,
         memory_mb,
         &config.cpus,
-    ))
+    );
+    result.ort_arena = ort_arena;
+    if profile.enabled {
+        match runner::profile::profile_pass(workload.as_mut(), profile.keep.as_deref()) {
+            Ok(b) => {
+                output::status(
+                    quiet,
+                    format!(
+                        "{}: profiled pass {:.0} ms ({} kernels' time {:.0} ms over {} run(s))",
+                        model.name,
+                        b.wall_ms,
+                        b.by_op.iter().map(|o| o.count).sum::<u32>(),
+                        b.total_ms,
+                        b.runs
+                    ),
+                );
+                result.operators = Some(b);
+            }
+            // Attribution is a bonus: a failed profiled pass never fails the measurement.
+            Err(e) => result
+                .warnings
+                .push(format!("no per-operator breakdown: {e}")),
+        }
+    }
+    Ok(result)
 }
 
 #[expect(
@@ -259,6 +301,8 @@ fn model_result(
         during: m.during,
         warnings,
         notes: info.notes.clone(),
+        operators: None,
+        ort_arena: Vec::new(),
     }
 }
 

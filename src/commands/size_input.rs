@@ -257,6 +257,7 @@ mod tests {
             median_ms: median,
             p95_ms: median * 1.1,
             mean_ms: median,
+            memory_mb: None,
             cv: 0.02,
             median_ci: Interval {
                 low: median * 0.99,
@@ -276,8 +277,8 @@ mod tests {
             architecture: "x86_64".into(),
             cpu_model: "Intel Xeon".into(),
         };
-        store::append(d.path(), &key, run(520.0), 10).unwrap();
-        store::append(d.path(), &key, run(500.0), 10).unwrap();
+        store::append(d.path(), &key, run(520.0), 10, None).unwrap();
+        store::append(d.path(), &key, run(500.0), 10, None).unwrap();
         let all = all_from_baselines(d.path()).unwrap();
         let xeon = pick_cpu(&all, "intel xeon", d.path()).unwrap();
         assert_eq!(xeon.models[0].estimate.median_ms, 500.0, "latest run wins");

@@ -7,9 +7,10 @@ use super::contamination::{self, BaselineNoise};
 use super::verdict::{
     self, HistoryPoint, Rule, Z_99, bootstrap_log_sd, estimate_vs_history, metric_of,
 };
-use super::{BaselineUsed, ModelVerdict, PctInterval};
-use crate::baseline::{BaselineFile, BaselineRun};
+use super::{BaselineUsed, ModelVerdict, PctInterval, Verdict, memory};
+use crate::baseline::{BaselineFile, BaselineRun, StoredBreakdown};
 use crate::config::{GateSection, Metric, Thresholds};
+use crate::operators::{ATTRIBUTION_NOTE, Attribution, OperatorBreakdown};
 use crate::result::{ModelResult, RunResult};
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +74,15 @@ pub fn no_baseline(m: &ModelResult, t: &Thresholds, others: Vec<String>) -> Mode
     });
     v.candidate_ms = Some(metric_of(t.metric, &m.samples_ms));
     v.cpu_models_with_baseline = others;
+    if m.memory_mb.is_finite() && m.memory_mb > 0.0 {
+        // The noise prior is unused without a history: any positive value does.
+        v.memory = Some(memory::judge(
+            &[],
+            m.memory_mb,
+            t.max_memory_regression_pct,
+            1.0,
+        ));
+    }
     v
 }
 
@@ -173,7 +183,38 @@ pub fn compare_model(
     };
     let d = verdict::decide(&e, &rule, &v.contamination);
     v.verdict = d.verdict;
+    v.latency_verdict = Some(d.verdict);
     v.reasons = d.reasons;
+    if m.memory_mb.is_finite() && m.memory_mb > 0.0 {
+        let history_mb: Vec<f64> = usable.iter().filter_map(|r| r.memory_mb).collect();
+        let mem = memory::judge(
+            &history_mb,
+            m.memory_mb,
+            t.max_memory_regression_pct,
+            gate.assumed_memory_noise_pct,
+        );
+        v.verdict = memory::combine(v.verdict, mem.verdict);
+        if matches!(
+            mem.verdict,
+            Some(Verdict::Regressed | Verdict::Inconclusive)
+        ) {
+            v.reasons.extend(mem.reasons.iter().cloned());
+        }
+        v.memory = Some(mem);
+    }
+    if matches!(d.verdict, Verdict::Regressed | Verdict::Improved) {
+        match (&file.operators, &m.operators) {
+            (Some(base), Some(cand)) => {
+                v.operators = Some(attribution(base, cand));
+            }
+            (None, _) => v.reasons.push(
+                "no per-operator comparison: no run in the baseline was profiled (update it from a run without --no-profile)".into(),
+            ),
+            (_, None) => v.reasons.push(
+                "no per-operator comparison: this run was not profiled (--no-profile, or see its warnings)".into(),
+            ),
+        }
+    }
     if usable.len() < file.runs.len() {
         v.reasons.push(format!(
             "{} of {} history runs left out: not comparable with this run",
@@ -194,6 +235,20 @@ pub fn compare_model(
         runs_total: file.runs.len(),
     });
     Ok(v)
+}
+
+/// The operator comparison against the baseline's latest profiled run.
+pub fn attribution(base: &StoredBreakdown, candidate: &OperatorBreakdown) -> Attribution {
+    let commit = base
+        .commit
+        .as_deref()
+        .map(|c| format!(", commit {}", c.chars().take(12).collect::<String>()))
+        .unwrap_or_default();
+    Attribution {
+        note: ATTRIBUTION_NOTE.to_string(),
+        baseline_source: format!("profiled baseline run of {}{commit}", base.timestamp),
+        diff: crate::operators::diff(&base.breakdown, candidate),
+    }
 }
 
 pub fn metric_name(m: Metric) -> &'static str {

@@ -8,15 +8,18 @@ pub mod comparability;
 pub mod contamination;
 pub mod drift;
 pub mod history;
+pub mod memory;
 pub mod sequential;
 pub mod verdict;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Metric, OnInconclusive, Thresholds};
+use crate::operators::Attribution;
 use crate::runner::StopReason;
 
 pub use comparability::Change;
+pub use memory::MemoryVerdict;
 pub use verdict::Verdict;
 
 /// Bumped on any incompatible change of the verdict JSON.
@@ -29,6 +32,7 @@ pub const DEFAULT_THRESHOLDS: Thresholds = Thresholds {
     min_abs_ms: 0.0,
     on_inconclusive: OnInconclusive::Warn,
     ab_time_budget_s: None,
+    max_memory_regression_pct: None,
 };
 
 /// How the change was measured.
@@ -62,7 +66,13 @@ pub struct ModelVerdict {
     pub model: String,
     pub cpu_model: String,
     pub architecture: String,
+    /// The model's outcome: the latency verdict, made worse by a memory regression (or a memory
+    /// change the noise hides) when memory is gated.
     pub verdict: Verdict,
+    /// The latency verdict alone (absent in files from before memory was gated: then equal to
+    /// `verdict`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_verdict: Option<Verdict>,
     /// Why, in sentences.
     pub reasons: Vec<String>,
     /// Why the run is not evidence (throttled, steal, dispersion); empty when clean.
@@ -102,6 +112,13 @@ pub struct ModelVerdict {
     /// Duet: what the two variants produced for the same inputs, compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs: Option<drift::OutputDrift>,
+    /// Peak memory against the baseline's, with its own verdict when gated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryVerdict>,
+    /// `regressed` or `improved` latency: which operators' profiled time changed most, every
+    /// operator type and node (for attribution only: the verdict never reads it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operators: Option<Attribution>,
 }
 
 /// One `ab` round.
@@ -168,6 +185,9 @@ impl ModelVerdict {
             stop_reason: None,
             rounds: vec![],
             outputs: None,
+            latency_verdict: None,
+            memory: None,
+            operators: None,
         }
     }
 }

@@ -351,6 +351,18 @@ impl Ctx<'_> {
                     "set e.g. ab_time_budget_s = 60",
                 ));
             }
+            if let Some(m) = v
+                .max_memory_regression_pct
+                .filter(|m| !(m.is_finite() && *m > 0.0))
+            {
+                return Err(self.error(
+                    t.span(),
+                    format!(
+                        "`thresholds.{arch}.max_memory_regression_pct` must be a positive percentage, got {m}"
+                    ),
+                    "set e.g. max_memory_regression_pct = 10.0, or leave it out to show memory without gating it",
+                ));
+            }
         }
         let sizing = self.sizing(raw.sizing)?;
         let g = raw.gate.get_ref();
@@ -391,6 +403,16 @@ impl Ctx<'_> {
                     "set e.g. output_atol = 1e-4, output_rtol = 1e-3",
                 ));
             }
+        }
+        if !(g.assumed_memory_noise_pct.is_finite() && g.assumed_memory_noise_pct > 0.0) {
+            return Err(self.error(
+                raw.gate.span(),
+                format!(
+                    "`gate.assumed_memory_noise_pct` must be a positive percentage, got {}",
+                    g.assumed_memory_noise_pct
+                ),
+                "set e.g. assumed_memory_noise_pct = 1.0",
+            ));
         }
         let mut models = Vec::new();
         for (name, m) in &raw.models {

@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::operators::Attribution;
 use crate::result::RunResult;
 use crate::sizing::SizingReport;
 
@@ -103,6 +104,33 @@ pub struct ModelVerdictView {
     /// Counted iterations of the candidate.
     #[serde(default)]
     pub iterations: u32,
+    /// The latency verdict alone; `verdict` may be worse because of memory.
+    #[serde(default)]
+    pub latency_verdict: Option<Outcome>,
+    /// Peak memory against the baseline's, with its own verdict when gated.
+    #[serde(default)]
+    pub memory: Option<MemoryView>,
+    /// Which operators' profiled time changed most (regressed or improved latency only).
+    #[serde(default)]
+    pub operators: Option<Attribution>,
+}
+
+/// The memory line of a verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryView {
+    /// `None`: shown, not gated.
+    #[serde(default)]
+    pub verdict: Option<Outcome>,
+    /// Peak RSS of the run, MiB.
+    pub candidate_mb: f64,
+    #[serde(default)]
+    pub baseline_mb: Option<f64>,
+    #[serde(default)]
+    pub change_pct: Option<f64>,
+    #[serde(default)]
+    pub ci_pct: Option<PctInterval>,
+    #[serde(default)]
+    pub threshold_pct: Option<f64>,
 }
 
 /// Output drift as the report reads it.

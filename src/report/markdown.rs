@@ -14,7 +14,7 @@ use super::chart::{self, Series};
 use super::escape::inline;
 use super::input::{Outcome, ReportInput, marker};
 use super::rows::{Row, rows, tally};
-use super::sections;
+use super::{attribution, sections};
 
 /// GitHub's limit on a comment body, in characters (Unicode scalar values).
 pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
@@ -105,6 +105,8 @@ pub fn render_layout(input: &ReportInput, layout: Layout) -> String {
     if let Some(second) = &input.second_opinion {
         second_opinion(w, second);
     }
+    attribution::memory(w, &rows, layout.max_rows);
+    attribution::operators(w, &rows, layout);
     sections::what_changed(w, &rows, layout.max_rows);
     sections::warnings(w, input, &rows, layout.max_rows);
     let sizings = layout.max_rows.unwrap_or(MAX_SIZING).min(MAX_SIZING);
@@ -148,6 +150,9 @@ fn omitted(input: &ReportInput, rows: &[Row], layout: Layout) -> Vec<String> {
     if let Some(n) = layout.max_rows.filter(|n| rows.len() > *n) {
         out.push(format!("{} of {} models", rows.len() - n, rows.len()));
     }
+    if !layout.details && rows.iter().any(|r| r.verdict.operators.is_some()) {
+        out.push("the full per-operator breakdown".to_owned());
+    }
     out
 }
 
@@ -169,6 +174,16 @@ pub fn headline(input: &ReportInput, rows: &[Row]) -> String {
     };
     let gate = "**bench-gate**:";
     match (overall, worst) {
+        (Outcome::Regressed, Some(r)) if attribution::memory_only(r) => {
+            let m = r.verdict.memory.as_ref();
+            format!(
+                "{gate} ❌ **regressed**: peak memory grew by {} on {cpu}: {}{}{}",
+                pct(m.and_then(|m| m.change_pct)),
+                inline(&r.verdict.model),
+                attribution::memory_ci_and_threshold(m),
+                of_models("regressed")
+            )
+        }
         (Outcome::Regressed, Some(r)) => format!(
             "{gate} ❌ **regressed** by {} on {cpu}: {} {}{}{}",
             pct(r.verdict.change_pct),
@@ -244,9 +259,9 @@ fn model_table(w: &mut String, rows: &[Row], max_rows: Option<usize>) {
     let shown = max_rows.unwrap_or(usize::MAX).min(rows.len());
     let _ = writeln!(
         w,
-        "| Model | CPU | Baseline median | This run median | Baseline p95 | This run p95 | Change (CI) | Threshold | Would catch | Verdict |"
+        "| Model | CPU | Baseline median | This run median | Baseline p95 | This run p95 | Change (CI) | Threshold | Would catch | Peak memory | Verdict |"
     );
-    let _ = writeln!(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|---|");
+    let _ = writeln!(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|");
     for r in &rows[..shown] {
         let v = r.verdict;
         let change = match (v.change_pct, v.ci_pct) {
@@ -260,7 +275,7 @@ fn model_table(w: &mut String, rows: &[Row], max_rows: Option<usize>) {
         };
         let _ = writeln!(
             w,
-            "| {} | {} | {} | {} | {} | {} | {} | {} on {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} on {} | {} | {} | {} |",
             inline(&v.model),
             inline(&v.cpu_model),
             ms(r.baseline_median_ms),
@@ -272,6 +287,7 @@ fn model_table(w: &mut String, rows: &[Row], max_rows: Option<usize>) {
             if v.metric == "p95" { "p95" } else { "median" },
             v.mde_pct
                 .map_or_else(|| "—".to_owned(), |m| format!("≥ {}", pct1(m))),
+            attribution::memory_cell(r),
             v.verdict.badge()
         );
     }

@@ -53,6 +53,9 @@ fn model_verdict(name: &str, verdict: Outcome, change: Option<f64>) -> ModelVerd
         what_changed: vec![],
         cpu_models_with_baseline: vec![],
         iterations: 50,
+        latency_verdict: None,
+        memory: None,
+        operators: None,
     }
 }
 
@@ -109,6 +112,8 @@ fn model_result(name: &str, median: f64) -> ModelResult {
         during: EnvDelta::default(),
         warnings: vec![],
         notes: vec![],
+        operators: None,
+        ort_arena: vec![],
     }
 }
 
@@ -456,7 +461,7 @@ fn github_flavoured_rendering_of_a_hostile_name_is_inert() {
     let table = html.split("<table>").nth(1).unwrap_or_default();
     let table = table.split("</table>").next().unwrap_or_default();
     let headers = table.matches("</th>").count();
-    assert_eq!(headers, 10, "{table}");
+    assert_eq!(headers, 11, "{table}");
     for row in table.split("<tr>").skip(2) {
         assert_eq!(row.matches("</td>").count(), headers, "{row}");
     }
@@ -512,4 +517,148 @@ fn output_drift_is_one_line_per_model_and_a_change_stands_out() {
         ),
         "{md}"
     );
+}
+
+/// A breakdown with the given operator totals (ms), one node per operator.
+fn breakdown(ops: &[(&str, f64)]) -> crate::operators::OperatorBreakdown {
+    use crate::operators::breakdown::GraphEvents;
+    use crate::operators::trace::KernelEvent;
+    let kernels: Vec<KernelEvent> = ops
+        .iter()
+        .map(|(op, ms)| KernelEvent {
+            node: format!("/blocks.0/{op}"),
+            op_type: (*op).into(),
+            provider: None,
+            dur_us: ms * 1e3,
+        })
+        .collect();
+    crate::operators::aggregate(
+        &[GraphEvents {
+            graph: Some("encoder_model"),
+            kernels: &kernels,
+        }],
+        1,
+        500.0,
+    )
+}
+
+fn explained_regression() -> ReportInput {
+    let base = breakdown(&[
+        ("MatMul", 210.0),
+        ("Softmax", 60.0),
+        ("Gelu", 30.0),
+        ("LayerNormalization", 12.0),
+        ("Add", 9.0),
+        ("Transpose", 6.0),
+        ("Conv", 40.0),
+    ]);
+    let cand = breakdown(&[
+        ("MatMul", 236.0),
+        ("Softmax", 61.0),
+        ("Erf", 35.0),
+        ("Mul", 4.0),
+        ("LayerNormalization", 12.5),
+        ("Add", 9.0),
+        ("Transpose", 6.0),
+        ("Conv", 40.5),
+    ]);
+    let mut v = model_verdict("whisper-tiny", Outcome::Regressed, Some(12.3));
+    v.latency_verdict = Some(Outcome::Regressed);
+    v.memory = Some(MemoryView {
+        verdict: Some(Outcome::Pass),
+        candidate_mb: 512.0,
+        baseline_mb: Some(508.0),
+        change_pct: Some(0.8),
+        ci_pct: Some(PctInterval {
+            low: -1.2,
+            high: 2.8,
+        }),
+        threshold_pct: Some(10.0),
+    });
+    v.operators = Some(crate::operators::Attribution {
+        note: crate::operators::ATTRIBUTION_NOTE.into(),
+        baseline_source: "profiled baseline run of 2024-12-01T02:17:00Z, commit 0123456789ab"
+            .into(),
+        diff: crate::operators::diff(&base, &cand),
+    });
+    full_input(verdict(vec![v]))
+}
+
+#[test]
+fn regressed_with_operators_and_memory_snapshot() {
+    let md = render(&explained_regression());
+    snapshots().bind(|| insta::assert_snapshot!("comment_regressed_explained", md));
+}
+
+#[test]
+fn the_operator_that_changed_most_leads_and_one_sided_ones_say_so() {
+    let md = render(&explained_regression());
+    let section = md
+        .split("### Where the time went: whisper-tiny")
+        .nth(1)
+        .unwrap();
+    let first_row = section
+        .lines()
+        .find(|l| l.starts_with("| ") && !l.starts_with("| Operator"))
+        .unwrap();
+    assert!(
+        first_row.starts_with("| Erf (only in this run) | — | 35.0 ms | +35.00 ms |"),
+        "{first_row}"
+    );
+    assert!(
+        section.contains("| Gelu (only in the baseline) | 30.0 ms | — | -30.00 ms |"),
+        "{section}"
+    );
+    assert!(
+        section.contains("| MatMul | 210 ms | 236 ms | +26.00 ms (+12.4%) |"),
+        "{section}"
+    );
+    assert!(
+        section.contains("for attribution, not for the verdict"),
+        "{section}"
+    );
+    // Five in the table, the rest collapsed.
+    let compact = section.split("<details>").next().unwrap();
+    assert_eq!(compact.matches("\n| ").count() - 1, 5, "{compact}");
+    assert!(section.contains("<details><summary>The other 4 operator types and the 9 nodes that changed most</summary>"), "{section}");
+    assert!(md.contains("- whisper-tiny: 512 MiB against 508 MiB, +0.8% (99% CI -1.2% … +2.8%, threshold 10%): ✅ pass"), "{md}");
+}
+
+#[test]
+fn a_memory_only_regression_says_memory_in_the_headline() {
+    let mut v = model_verdict("whisper-tiny", Outcome::Regressed, Some(0.4));
+    v.latency_verdict = Some(Outcome::Pass);
+    v.memory = Some(MemoryView {
+        verdict: Some(Outcome::Regressed),
+        candidate_mb: 640.0,
+        baseline_mb: Some(512.0),
+        change_pct: Some(25.0),
+        ci_pct: Some(PctInterval {
+            low: 22.0,
+            high: 28.0,
+        }),
+        threshold_pct: Some(10.0),
+    });
+    let md = render(&full_input(verdict(vec![v])));
+    let headline = md.lines().nth(1).unwrap();
+    assert_eq!(
+        headline,
+        "**bench-gate**: ❌ **regressed**: peak memory grew by +25.0% on Intel(R) Xeon(R) Platinum 8480+: whisper-tiny (99% CI +22.0% … +28.0%, threshold 10%)"
+    );
+    assert!(md.contains("| 640 MiB (+25.0%) | ❌ regressed |"), "{md}");
+}
+
+#[test]
+fn lean_layouts_drop_the_collapsed_operator_details_and_say_so() {
+    let lean = render_layout(
+        &explained_regression(),
+        Layout {
+            details: false,
+            chart: false,
+            max_rows: Some(10),
+        },
+    );
+    assert!(lean.contains("### Where the time went"));
+    assert!(!lean.contains("nodes that changed most"));
+    assert!(lean.contains("the full per-operator breakdown"), "{lean}");
 }

@@ -1,5 +1,6 @@
 //! Finished results in, text out. Nothing here measures, reads the environment or writes files.
 
+mod attribution;
 pub mod chart;
 pub mod escape;
 pub mod input;
@@ -9,6 +10,7 @@ pub mod rows;
 mod sections;
 pub mod sizing;
 pub mod table;
+pub mod trend;
 
 #[cfg(test)]
 mod markdown_tests;

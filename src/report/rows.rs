@@ -16,6 +16,8 @@ pub struct Row<'a> {
     pub baseline_p95_ms: Option<f64>,
     pub candidate_median_ms: Option<f64>,
     pub candidate_p95_ms: Option<f64>,
+    /// Peak resident memory of the run, MiB: the verdict's memory line, else the result's.
+    pub candidate_memory_mb: Option<f64>,
 }
 
 /// Rows sorted worst verdict first (then by larger slowdown), ties kept in file order.
@@ -54,12 +56,19 @@ fn row<'a>(input: &'a ReportInput, v: &'a ModelVerdictView) -> Row<'a> {
         result
             .map(|m| m.latency_ms.p95)
             .or(if is_p95 { v.candidate_ms } else { None });
+    let candidate_memory_mb = v
+        .memory
+        .as_ref()
+        .map(|m| m.candidate_mb)
+        .or(result.map(|m| m.memory_mb))
+        .filter(|m| m.is_finite() && *m > 0.0);
     Row {
         verdict: v,
         baseline_median_ms,
         baseline_p95_ms,
         candidate_median_ms,
         candidate_p95_ms,
+        candidate_memory_mb,
     }
 }
 

@@ -6,7 +6,8 @@ use comfy_table::Cell;
 
 use super::table::{ms, new_table, right};
 use crate::baseline::BaselineFile;
-use crate::compare::{ModelVerdict, VerdictReport};
+use crate::compare::{MemoryVerdict, ModelVerdict, VerdictReport};
+use crate::operators::diff::{OpChange, Presence};
 use crate::stats::median;
 
 /// The table printed by `compare` and `ab`: one row per model, then the reasons.
@@ -62,8 +63,62 @@ pub fn verdict_table(r: &VerdictReport) -> String {
             "  {}: {}; {} iterations, {:.1} s\n",
             m.model, m.test, m.iterations, m.wall_time_s
         ));
+        if let Some(mem) = &m.memory {
+            out.push_str(&format!("  {}: {}\n", m.model, memory_line(mem)));
+        }
+        if let Some(a) = &m.operators {
+            out.push_str(&format!(
+                "  {}: operators whose profiled time changed most (attribution only, not the verdict): {}\n",
+                m.model,
+                top_operators(&a.diff.by_op, 5)
+            ));
+        }
     }
     out
+}
+
+/// `memory: 212 MiB vs 210 MiB (+1.0% [-1.5, +3.6]), pass (threshold 10%)`.
+pub fn memory_line(m: &MemoryVerdict) -> String {
+    let verdict = m
+        .verdict
+        .map_or_else(|| "not gated".to_string(), |v| v.as_str().to_string());
+    let threshold = m
+        .threshold_pct
+        .map(|t| format!(" (threshold {t}%)"))
+        .unwrap_or_default();
+    match (m.baseline_mb, m.change_pct, m.ci_pct) {
+        (Some(b), Some(c), Some(ci)) => format!(
+            "peak memory {:.0} MiB vs {:.0} MiB ({c:+.1}% [{:+.1}, {:+.1}]), {verdict}{threshold}",
+            m.candidate_mb, b, ci.low, ci.high
+        ),
+        _ => format!(
+            "peak memory {:.0} MiB, no baseline figure, {verdict}{threshold}",
+            m.candidate_mb
+        ),
+    }
+}
+
+/// `MatMul +3.20 ms (+12%), Softmax +1.10 ms (new), ...`.
+pub fn top_operators(changes: &[OpChange], n: usize) -> String {
+    let shown: Vec<String> = changes
+        .iter()
+        .take(n)
+        .map(|c| {
+            let how = match (c.presence, c.change_pct) {
+                (Presence::New, _) => "new".to_string(),
+                (Presence::Gone, _) => "gone".to_string(),
+                (Presence::BelowCutoff, _) => "one side below the node cut-off".to_string(),
+                (Presence::Both, Some(p)) => format!("{p:+.0}%"),
+                (Presence::Both, None) => "-".to_string(),
+            };
+            format!("{} {:+.2} ms ({how})", c.name, c.change_ms)
+        })
+        .collect();
+    if shown.is_empty() {
+        "none".into()
+    } else {
+        shown.join(", ")
+    }
 }
 
 fn change(m: &ModelVerdict) -> String {

@@ -4,6 +4,7 @@
 //! an observer that the caller picks (progress bar on a TTY, plain lines in CI, nothing).
 
 pub mod load;
+pub mod profile;
 
 use std::time::{Duration, Instant};
 

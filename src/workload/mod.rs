@@ -2,9 +2,10 @@
 //! loaded, inputs prepared, fixtures decoded) and then iterated; only `iterate` is timed.
 
 pub mod onnx;
+pub mod profiling;
 pub mod whisper;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ort::value::ValueType;
@@ -12,6 +13,7 @@ use ort::value::ValueType;
 use crate::config::{Location, ModelConfig, WorkloadSpec};
 use crate::runtime::{Runtime, RuntimeError};
 
+pub use profiling::{ArenaStats, ProfiledGraph};
 pub use whisper::audio::AudioError;
 
 /// Time spent in one named stage of one iteration.
@@ -38,6 +40,19 @@ pub trait Workload {
     /// numerics (the duet's output drift). Workloads that cannot say return nothing.
     fn outputs(&mut self) -> Result<Outputs, WorkloadError> {
         Ok(Outputs::default())
+    }
+
+    /// One more iteration, never counted, with ONNX Runtime's run-level profiler on: every
+    /// model run writes a Chrome-trace file into `dir`. Returns the graphs run, in order.
+    fn profile(&mut self, _dir: &Path) -> Result<Vec<ProfiledGraph>, WorkloadError> {
+        Err(WorkloadError::Profile {
+            message: "this workload cannot be profiled".into(),
+        })
+    }
+
+    /// ONNX Runtime's arena figures per graph (empty when ORT reports none).
+    fn arena(&self) -> Vec<ArenaStats> {
+        Vec::new()
     }
 }
 
@@ -92,6 +107,10 @@ pub enum WorkloadError {
         "running {path} failed: {message}\n  fix: check that the inputs in the config match what the model expects (bench-gate env shows the ORT version)"
     )]
     Run { path: PathBuf, message: String },
+    #[error(
+        "the profiled pass failed: {message}\n  fix: run with --no-profile to skip it (the timed iterations are unaffected), and report the ONNX Runtime version (bench-gate env)"
+    )]
+    Profile { message: String },
 }
 
 /// Loads the sessions and fixtures for `model`. Loading is not part of any iteration.

@@ -11,6 +11,7 @@ use ort::value::{DynValue, Tensor, TensorElementType, TensorRef, ValueType};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::profiling::{self, ArenaStats, ProfiledGraph, RunProfiler};
 use super::{StageTime, Workload, WorkloadError, WorkloadInfo, describe_type};
 use crate::config::{DType, Fill, ModelConfig, ResolvedInput, WorkloadSpec};
 use crate::runtime::Runtime;
@@ -24,6 +25,8 @@ pub struct OnnxWorkload {
     audio_pos: usize,
     steps: u32,
     info: WorkloadInfo,
+    /// Set only during the profiled pass.
+    profiler: Option<RunProfiler>,
 }
 
 /// Where one input's value comes from on each step.
@@ -97,6 +100,7 @@ impl OnnxWorkload {
             audio_pos: 0,
             steps: *steps,
             info,
+            profiler: None,
         })
     }
 
@@ -135,10 +139,8 @@ impl OnnxWorkload {
                 }
             }
         }
-        let mut outputs = self
-            .session
-            .run(inputs)
-            .map_err(|e| run_err(&self.path, e.to_string()))?;
+        let mut outputs =
+            profiling::run(&mut self.session, &mut self.profiler, &self.path, inputs)?;
         if let Some(c) = capture {
             c.clear();
             c.extend(
@@ -195,6 +197,30 @@ impl Workload for OnnxWorkload {
 
     fn info(&self) -> &WorkloadInfo {
         &self.info
+    }
+
+    fn profile(&mut self, dir: &std::path::Path) -> Result<Vec<ProfiledGraph>, WorkloadError> {
+        let profiler =
+            RunProfiler::new(dir, "g0").map_err(|message| WorkloadError::Profile { message })?;
+        self.profiler = Some(profiler);
+        let mut stages = Vec::new();
+        let done = self.iterate(&mut stages);
+        let profiler = self.profiler.take();
+        done?;
+        Ok(profiler
+            .map(|p| ProfiledGraph {
+                label: profiling::graph_label(&self.path),
+                prefix: p.prefix().to_string(),
+                runs: p.runs(),
+            })
+            .into_iter()
+            .collect())
+    }
+
+    fn arena(&self) -> Vec<ArenaStats> {
+        profiling::arena_stats(&self.session, &profiling::graph_label(&self.path))
+            .into_iter()
+            .collect()
     }
 }
 

@@ -10,9 +10,10 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ort::session::{Session, SessionInputValue};
+use ort::session::{Session, SessionInputValue, SessionInputs, SessionOutputs};
 use ort::value::{DynValue, Tensor, TensorRef, ValueType};
 
+use super::profiling::{self, ArenaStats, ProfiledGraph, RunProfiler};
 use super::{StageTime, Workload, WorkloadError, WorkloadInfo, describe_type};
 use crate::config::{ModelConfig, WhisperOptions, WorkloadSpec};
 use crate::runtime::Runtime;
@@ -38,6 +39,8 @@ pub struct WhisperWorkload {
 struct Model {
     session: Session,
     path: PathBuf,
+    /// Set only during the profiled pass.
+    profiler: Option<RunProfiler>,
 }
 
 impl Model {
@@ -45,7 +48,16 @@ impl Model {
         Ok(Model {
             session: runtime.session(path, &model.session)?,
             path: path.to_path_buf(),
+            profiler: None,
         })
+    }
+
+    /// One run of this graph, profiled when a profiler is set.
+    fn run<'s, 'i, 'v: 'i, const N: usize>(
+        &'s mut self,
+        inputs: impl Into<SessionInputs<'i, 'v, N>>,
+    ) -> Result<SessionOutputs<'s>, WorkloadError> {
+        profiling::run(&mut self.session, &mut self.profiler, &self.path, inputs)
     }
 
     fn shape_err(&self, message: impl Into<String>) -> WorkloadError {
@@ -231,18 +243,18 @@ impl WhisperWorkload {
         mut tokens: Option<&mut Vec<i64>>,
     ) -> Result<u32, WorkloadError> {
         let prompt = self.options.prompt_tokens.clone();
-        let Model { session, path } = &mut self.decoder;
+        let decoder = &mut self.decoder;
+        let path = decoder.path.clone();
+        let path = &path;
         let ids = Tensor::from_array((vec![1i64, prompt.len() as i64], prompt))
             .map_err(|e| fail(path, e))?;
-        let mut outputs = session
-            .run(vec![
-                (Cow::Borrowed("input_ids"), SessionInputValue::from(ids)),
-                (
-                    Cow::Borrowed("encoder_hidden_states"),
-                    SessionInputValue::from(hidden),
-                ),
-            ])
-            .map_err(|e| fail(path, e))?;
+        let mut outputs = decoder.run(vec![
+            (Cow::Borrowed("input_ids"), SessionInputValue::from(ids)),
+            (
+                Cow::Borrowed("encoder_hidden_states"),
+                SessionInputValue::from(hidden),
+            ),
+        ])?;
         let mut token = last_argmax(&outputs["logits"]).map_err(|e| fail(path, e))?;
         if let Some(t) = tokens.as_deref_mut() {
             t.push(token);
@@ -262,7 +274,9 @@ impl WhisperWorkload {
             ]);
         }
         drop(outputs);
-        let Model { session, path } = &mut self.decoder_with_past;
+        let with_past = &mut self.decoder_with_past;
+        let path = with_past.path.clone();
+        let path = &path;
         let mut generated = 1u32;
         while generated < self.options.max_new_tokens.get() {
             if self.options.stop_at_eot && token == self.options.eot_token {
@@ -284,7 +298,7 @@ impl WhisperWorkload {
                     inputs.push((Cow::Borrowed(n.as_str()), SessionInputValue::from(v)));
                 }
             }
-            let mut outputs = session.run(inputs).map_err(|e| fail(path, e))?;
+            let mut outputs = with_past.run(inputs)?;
             token = last_argmax(&outputs["logits"]).map_err(|e| fail(path, e))?;
             if let Some(t) = tokens.as_deref_mut() {
                 t.push(token);
@@ -320,19 +334,18 @@ impl WhisperWorkload {
 
     /// The encoder on `self.features`: its hidden states.
     fn encode(&mut self) -> Result<DynValue, WorkloadError> {
-        let Model { session, path } = &mut self.encoder;
+        let encoder = &mut self.encoder;
+        let path = encoder.path.clone();
         let n_mels = self.mel.n_mels();
         let features = TensorRef::from_array_view(([1usize, n_mels, N_FRAMES], &self.features[..]))
-            .map_err(|e| fail(path, e))?;
-        let mut outputs = session
-            .run(vec![(
-                Cow::Borrowed("input_features"),
-                SessionInputValue::from(features.into_dyn()),
-            )])
-            .map_err(|e| fail(path, e))?;
+            .map_err(|e| fail(&path, e))?;
+        let mut outputs = encoder.run(vec![(
+            Cow::Borrowed("input_features"),
+            SessionInputValue::from(features.into_dyn()),
+        )])?;
         outputs
             .remove("last_hidden_state")
-            .ok_or_else(|| fail(path, "no output `last_hidden_state`"))
+            .ok_or_else(|| fail(&path, "no output `last_hidden_state`"))
     }
 }
 
@@ -366,6 +379,45 @@ impl Workload for WhisperWorkload {
 
     fn info(&self) -> &WorkloadInfo {
         &self.info
+    }
+
+    fn profile(&mut self, dir: &Path) -> Result<Vec<ProfiledGraph>, WorkloadError> {
+        let graphs = [
+            &mut self.encoder,
+            &mut self.decoder,
+            &mut self.decoder_with_past,
+        ];
+        for (i, g) in graphs.into_iter().enumerate() {
+            g.profiler = Some(
+                RunProfiler::new(dir, &format!("g{i}"))
+                    .map_err(|message| WorkloadError::Profile { message })?,
+            );
+        }
+        let mut stages = Vec::new();
+        let done = self.iterate(&mut stages);
+        let mut out = Vec::with_capacity(3);
+        for g in [
+            &mut self.encoder,
+            &mut self.decoder,
+            &mut self.decoder_with_past,
+        ] {
+            if let Some(p) = g.profiler.take() {
+                out.push(ProfiledGraph {
+                    label: profiling::graph_label(&g.path),
+                    prefix: p.prefix().to_string(),
+                    runs: p.runs(),
+                });
+            }
+        }
+        done?;
+        Ok(out)
+    }
+
+    fn arena(&self) -> Vec<ArenaStats> {
+        [&self.encoder, &self.decoder, &self.decoder_with_past]
+            .into_iter()
+            .filter_map(|g| profiling::arena_stats(&g.session, &profiling::graph_label(&g.path)))
+            .collect()
     }
 }
 
