@@ -120,6 +120,27 @@ podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.CgroupsVersion}} {{.Stor
     || fail "podman info failed: $(cat "$STATE/info.err")"
 log "CONTAINERS_CONF=$conf ($(cat "$STATE/info"))"
 
+# podman build TAG ARGS...: builds and tags; the image the tag named before, if it changed and
+# nothing else uses it, is removed (rebuilds would otherwise pile up untagged images).
+build_tagged() {
+    local tag="$1" old new
+    shift
+    old="$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
+    podman build --pull=never -t "$tag" "$@" || return 1
+    new="$(podman image inspect --format '{{.Id}}' "$tag")"
+    if [[ -n "$old" && "$old" != "$new" ]]; then
+        podman rmi "$old" >/dev/null 2>&1 || true
+    fi
+}
+# build_logged TAG LOG ARGS...: build_tagged with its output in $STATE/LOG.log; a failure fails
+# the step with the end of that log.
+build_logged() {
+    local tag="$1" log="$STATE/$2.log"
+    shift 2
+    build_tagged "$tag" "$@" >"$log" 2>&1 || fail "podman build of $tag failed; the end of $log:
+$(tail -n 30 "$log")"
+}
+
 # ---------------------------------------------------------------- 2. base images
 # The FROM of a named stage in the Dockerfile, e.g. `rust:1.95-bookworm` for `builder`.
 stage_from() {
@@ -235,27 +256,13 @@ RUN mkdir -p /usr/local/cargo/bin \\
     && cargo --version && rustc --version
 EOF
         log "podman build $BUILDER_BASE"
-        podman build --pull=never -t "$BUILDER_BASE" -f "$ctx/Containerfile" "$ctx" >"$STATE/builder-build.log" 2>&1 \
-            || fail "building $BUILDER_BASE failed; the end of $STATE/builder-build.log:
-$(tail -n 30 "$STATE/builder-build.log")"
+        build_logged "$BUILDER_BASE" builder-build -f "$ctx/Containerfile" "$ctx"
         rm -rf "$ctx"
         log "built"
     fi
 fi
 
 # ---------------------------------------------------------------- 3. the image under test
-# podman build TAG ARGS...: builds and tags; the image the tag named before, if it changed and
-# nothing else uses it, is removed (rebuilds would otherwise pile up untagged images).
-build_tagged() {
-    local tag="$1" old new
-    shift
-    old="$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
-    podman build --pull=never -t "$tag" "$@" || return 1
-    new="$(podman image inspect --format '{{.Id}}' "$tag")"
-    if [[ -n "$old" && "$old" != "$new" ]]; then
-        podman rmi "$old" >/dev/null 2>&1 || true
-    fi
-}
 if [[ $FULL -eq 1 ]]; then
     IMAGE="$IMAGE_PREFIX:full"
     step "image $IMAGE: podman build --pull=never of the Dockerfile, unchanged"
@@ -295,9 +302,7 @@ else
                 ;;
         esac
     done < <(awk 'toupper($1) == "FROM" { on = (tolower($3) == "as" && $4 == "runtime") } on && $1 == "COPY" && $2 == "--from=builder" { print $3 }' "$REPO/Dockerfile")
-    build_tagged "$IMAGE" --network none -f "$ctx/Containerfile" "$ctx" >"$STATE/runtime-build.log" 2>&1 \
-        || fail "podman build failed; the end of $STATE/runtime-build.log:
-$(tail -n 30 "$STATE/runtime-build.log")"
+    build_logged "$IMAGE" runtime-build --network none -f "$ctx/Containerfile" "$ctx"
     rm -rf "$ctx"
 fi
 log "$IMAGE: $(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.1f MB", $1 / 1e6}')"
@@ -369,9 +374,7 @@ log "/usr/local/bin/bench-gate: $(du -m "$STATE/image-bench-gate" | cut -f1) MB,
 
 if [[ $FULL -eq 1 ]]; then
     step "the debuginfo stage holds the binary's debug info"
-    build_tagged "$IMAGE_PREFIX:debuginfo" --target debuginfo "$REPO" >"$STATE/debuginfo-build.log" 2>&1 \
-        || fail "podman build --target debuginfo failed; the end of $STATE/debuginfo-build.log:
-$(tail -n 30 "$STATE/debuginfo-build.log")"
+    build_logged "$IMAGE_PREFIX:debuginfo" debuginfo-build --target debuginfo "$REPO"
     cid="$(podman create "$IMAGE_PREFIX:debuginfo" none)"
     podman cp "$cid:/bench-gate.debug" "$STATE/bench-gate.debug" >/dev/null
     podman rm "$cid" >/dev/null
@@ -402,9 +405,7 @@ for variant in a b; do
 FROM $IMAGE
 COPY benchmark.toml model.onnx /w/
 EOF
-    build_tagged "$IMAGE_PREFIX:ab-$variant" --network none -f "$ctx/Containerfile" "$ctx" >"$STATE/ab-$variant-build.log" 2>&1 \
-        || fail "podman build of $IMAGE_PREFIX:ab-$variant failed; the end of $STATE/ab-$variant-build.log:
-$(tail -n 30 "$STATE/ab-$variant-build.log")"
+    build_logged "$IMAGE_PREFIX:ab-$variant" "ab-$variant-build" --network none -f "$ctx/Containerfile" "$ctx"
     rm -rf "$ctx"
 done
 log "built; tests/image.rs compares them with bench-gate ab --a-cmd/--b-cmd"

@@ -296,8 +296,8 @@ pub struct CiArgs {
     pub base_bin: Option<PathBuf>,
 
     /// The base as a worker command instead (e.g. the previous image: 'docker run -i --rm
-    /// --cpuset-cpus "$BENCH_GATE_AB_CPUS" IMAGE bench-gate ab-worker -c /w/benchmark.toml
-    /// --model "$BENCH_GATE_AB_MODEL" --cpus all').
+    /// --uts host --cpuset-cpus "$BENCH_GATE_AB_CPUS" --entrypoint bench-gate IMAGE ab-worker
+    /// -c /w/benchmark.toml --model "$BENCH_GATE_AB_MODEL" --cpus all').
     #[arg(long = "base-cmd", value_name = "SHELL", conflicts_with_all = ["base_config", "result"])]
     pub base_cmd: Option<String>,
 
