@@ -109,6 +109,8 @@ fn ab(a_cmd: &str, b_cmd: &str) -> Option<(i32, Value, String)> {
         .args(["ab", "-c", "benchmark.toml"])
         .args(["--model", "encoder", "--cpus", "0"])
         .args(["--max-units", &UNITS.to_string()])
+        // A budget no machine exhausts in UNITS units: every unit runs, however slow it is.
+        .args(["--budget", "3600"])
         .args(["--iterations-per-block", &PER_BLOCK.to_string()])
         .args(["--format", "json", "--a-cmd", a_cmd, "--b-cmd", b_cmd]);
     if let Some(conf) = &conf {
