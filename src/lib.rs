@@ -18,6 +18,7 @@ pub mod report;
 pub mod result;
 pub mod runner;
 pub mod runtime;
+pub mod size;
 pub mod sizing;
 pub mod stats;
 pub mod trend;

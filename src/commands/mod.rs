@@ -12,7 +12,6 @@ mod load;
 mod report;
 mod run;
 mod size;
-mod size_input;
 mod sweep;
 mod trend;
 

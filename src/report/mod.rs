@@ -1,4 +1,5 @@
-//! Finished results in, text out. Nothing here measures, reads the environment or writes files.
+//! Finished results in, text out. Nothing here measures, reads the environment or writes files;
+//! only [`read`] reads the files a report is made of.
 
 mod attribution;
 pub mod chart;
@@ -6,6 +7,8 @@ pub mod escape;
 pub mod input;
 pub mod json;
 pub mod markdown;
+pub mod plan;
+pub mod read;
 pub mod rows;
 mod sections;
 pub mod sizing;

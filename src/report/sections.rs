@@ -148,7 +148,7 @@ pub fn sizing(w: &mut String, section: &SizingSection) {
         f.instance.name = inline(&f.instance.name);
         f
     });
-    let text = crate::sizing::markdown(&plan, ratio.as_ref(), fit.as_ref());
+    let text = super::plan::markdown(&plan, ratio.as_ref(), fit.as_ref());
     // One level below the comment's own sections' peers: the comment has no `##` headings.
     let heading = match &section.model {
         Some(model) => format!("### Production sizing of {} on ", inline(model)),

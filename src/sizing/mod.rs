@@ -4,8 +4,9 @@
 //! CPU on two machines gives a normalization [`ratio`]; the latency on one production core gives a
 //! capacity [`plan`] (cores, pods, per-pod requests/limits, threads, memory); a catalogue of
 //! instances gives a [`cost`] and the cheapest fit; [`load`] grades a concurrency run; [`report`]
-//! turns the finished plan into markdown and a versioned JSON record. Nothing here reads a file,
-//! measures or prints: callers pass measured numbers and write the returned text.
+//! keeps the finished plan as a versioned JSON record. Nothing here reads a file, measures or
+//! prints, and nothing here imports another bench-gate module but `stats`: `crate::size` feeds it
+//! measurements, `crate::report::plan` renders its plans.
 //!
 //! Units: latency in milliseconds, CPU in Kubernetes CPU units (1 = one vCPU / hyperthread, the
 //! same unit as `docker run --cpus=1` and `limits.cpu: 1`), memory in MiB (GiB for instances),
@@ -30,8 +31,8 @@ pub use load::{
 };
 pub use plan::{CapacityPlan, PlanInput, PodResources, Policy, QosClass, Source, plan};
 pub use ratio::{LatencyEstimate, RATIO_TABLE_SCHEMA_VERSION, Ratio, RatioTable, ratio};
-pub use report::{SIZING_REPORT_SCHEMA_VERSION, SizingReport, markdown};
-pub use resources::{Millicores, memory_quantity, resources_yaml};
+pub use report::{SIZING_REPORT_SCHEMA_VERSION, SizingReport, resources_yaml};
+pub use resources::{Millicores, memory_quantity};
 pub use warning::Warning;
 
 /// Every way sizing can refuse its input. Each message names the bad value and says what to do.

@@ -4,7 +4,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::sizing::ratio::{ratio, tests::est};
-use crate::sizing::resources::resources_yaml;
+use crate::sizing::resources_yaml;
 
 /// The brief: 10 RPS, M4 0.2 s per request, ratio 2.5 -> Xeon 0.5 s.
 pub(crate) fn worked_example(policy: Policy, target_utilisation: f64) -> PlanInput {

@@ -7,8 +7,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::plan::CapacityPlan;
-
 /// A CPU amount in Kubernetes millicores: 1000 = one CPU (one vCPU).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -66,19 +64,6 @@ pub fn memory_quantity(mib: u64) -> String {
     } else {
         format!("{mib}Mi")
     }
-}
-
-/// The `resources:` block for the serving container, to paste under the container spec.
-/// Values are quoted so YAML never reads them as numbers.
-pub fn resources_yaml(plan: &CapacityPlan) -> String {
-    let p = &plan.per_pod;
-    format!(
-        "resources:\n  requests:\n    cpu: \"{}\"\n    memory: \"{}\"\n  limits:\n    cpu: \"{}\"\n    memory: \"{}\"\n",
-        p.cpu_request.quantity(),
-        memory_quantity(p.memory_request_mib),
-        p.cpu_limit.quantity(),
-        memory_quantity(p.memory_limit_mib),
-    )
 }
 
 #[cfg(test)]
