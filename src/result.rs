@@ -16,9 +16,11 @@ use crate::runner::StopReason;
 use crate::stats::Summary;
 use crate::workload::ArenaStats;
 
+mod measure;
 mod outfile;
 pub mod validate;
 
+pub use measure::{Profile, measure_model, now};
 pub use outfile::{check_output_path, check_outputs, same_file, write_atomic};
 
 /// Bumped on any incompatible change; readers refuse newer versions.

@@ -5,12 +5,12 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use super::ab::{Launch, duet_verdict, thresholds_here};
 use crate::cli::CiArgs;
+use crate::compare::workers::{duet_verdict, thresholds_here};
 use crate::compare::{Mode, ModelVerdict, VerdictReport};
 use crate::config::Config;
 use crate::output;
-use crate::platform::affinity;
+use crate::worker::launch::Launch;
 
 /// Runs the duet of every selected model and writes the verdict to `out`; returns its exit code.
 pub fn base_against_head(a: &CiArgs, head: &Config, out: &Path) -> Result<u8> {
@@ -23,13 +23,9 @@ pub fn base_against_head(a: &CiArgs, head: &Config, out: &Path) -> Result<u8> {
         })?),
         None => None,
     };
-    let cpus = match &a.select.cpus {
-        Some(c) => crate::config::cpus_arg(c).map_err(|e| {
-            anyhow::anyhow!("--cpus {c}: {e}\n  fix: use a CPU list such as 0, 2-3 or 0,2")
-        })?,
-        None => head.cpus.clone(),
-    };
-    affinity::pin_current_process(&cpus).with_context(|| format!("cannot pin to CPUs {cpus:?}"))?;
+    let choice = head.cpu_choice(a.select.cpus.as_deref())?;
+    choice.pin()?;
+    let cpus = choice.cpus;
     let exe = std::env::current_exe().context("cannot locate the bench-gate executable")?;
     let base_bin = a.base_bin.clone().unwrap_or_else(|| exe.clone());
     if base.is_some() && !base_bin.is_file() {
@@ -40,10 +36,9 @@ pub fn base_against_head(a: &CiArgs, head: &Config, out: &Path) -> Result<u8> {
     }
     let t = thresholds_here(head);
     let mut models = Vec::new();
-    for m in &head.models {
-        if !a.select.models.is_empty() && !a.select.models.contains(&m.name) {
-            continue;
-        }
+    let mut selected = head.clone();
+    selected.keep_models(&a.select.models)?;
+    for m in &selected.models {
         let base_model = match &base {
             Some(b) => match b.model(&m.name) {
                 Some(bm) => Some(bm),
@@ -83,11 +78,14 @@ pub fn base_against_head(a: &CiArgs, head: &Config, out: &Path) -> Result<u8> {
             a.quiet,
             format!("duet `{}`: base (A) against head (B)", m.name),
         );
+        let plan = a
+            .knobs
+            .plan(&t, &head.gate, &[&base_launch, &head_launch])?;
         let v = duet_verdict(
             &m.name,
             [&base_launch, &head_launch],
             &t,
-            &a.knobs,
+            &plan,
             head,
             a.quiet,
         )

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::cli::{LoadArgs, LoadModeArg};
-use crate::config::{Config, ModelConfig};
+use crate::config::Config;
 use crate::output;
 use crate::platform::{Environment, affinity};
 use crate::report::sizing as render;
@@ -39,34 +39,6 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-fn pick_model<'c>(config: &'c Config, name: Option<&str>) -> Result<&'c ModelConfig> {
-    let known = || {
-        config
-            .models
-            .iter()
-            .map(|m| m.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match name {
-        Some(n) => config.model(n).ok_or_else(|| {
-            anyhow::anyhow!(
-                "no model `{n}` in {}\n  fix: use one of: {}",
-                config.path.display(),
-                known()
-            )
-        }),
-        None => match config.models.as_slice() {
-            [one] => Ok(one),
-            _ => bail!(
-                "{} has several models\n  fix: choose one with --model ({})",
-                config.path.display(),
-                known()
-            ),
-        },
-    }
-}
-
 pub fn load(args: &LoadArgs) -> Result<u8> {
     let mut config = Config::load(&args.config.config)?;
     if args.streams.is_empty() || args.streams.contains(&0) {
@@ -97,19 +69,10 @@ pub fn load(args: &LoadArgs) -> Result<u8> {
             .filter_map(|(f, p)| Some((f, p.as_deref()?)))
             .collect();
     crate::result::check_outputs(&outputs, &config.input_files())?;
-    if let Some(list) = &args.cpus {
-        config.cpus = crate::config::cpus_arg(list)
-            .map_err(|e| anyhow::anyhow!("--cpus {list}: {e}\n  fix: use a list such as 0-1"))?;
-        config.cpus_origin = format!("--cpus {list}");
-    }
-    let model = pick_model(&config, args.model.as_deref())?.clone();
-    affinity::pin_current_process(&config.cpus).with_context(|| {
-        format!(
-            "cannot pin to CPUs {} ({})",
-            affinity::format_cpu_list(&config.cpus),
-            config.cpus_origin
-        )
-    })?;
+    let choice = config.cpu_choice(args.cpus.as_deref())?;
+    (config.cpus, config.cpus_origin) = (choice.cpus.clone(), choice.origin.clone());
+    let model = config.one_model(args.model.as_deref())?.clone();
+    choice.pin()?;
     let environment = Environment::detect(config.cpu_label.as_deref());
     let runtime = Runtime::load(args.ort.path())?;
     let mut warnings = Vec::new();

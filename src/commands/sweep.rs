@@ -5,7 +5,7 @@
 use std::num::{NonZeroU16, NonZeroU32};
 
 use crate::cli::SweepArgs;
-use crate::config::{Config, Iterations};
+use crate::config::{Config, CpuChoice, Iterations};
 use crate::output;
 use crate::platform::affinity;
 use crate::platform::cgroup::detect_cpu_limit;
@@ -75,29 +75,21 @@ pub fn sweep(args: &SweepArgs) -> Result<u8> {
     let mut threads = args.threads.clone();
     threads.sort_unstable();
     threads.dedup();
-    select_models(&mut config, &args.models)?;
+    config.keep_models(&args.models)?;
     let outputs: Vec<(&str, &std::path::Path)> =
         [("-o", &args.output), ("--markdown", &args.markdown)]
             .into_iter()
             .filter_map(|(f, p)| Some((f, p.as_deref()?)))
             .collect();
     crate::result::check_outputs(&outputs, &config.input_files())?;
-    let cpus = match &args.cpus {
-        Some(list) => crate::config::cpus_arg(list)
-            .map_err(|e| anyhow::anyhow!("--cpus {list}: {e}\n  fix: use a list such as 0-1"))?,
-        // Every CPU bench-gate was started with: the quota, not affinity, is the constraint.
-        None => affinity::inherited_affinity().to_vec(),
-    };
-    affinity::pin_current_process(&cpus).with_context(|| {
-        let origin = args.cpus.as_ref().map_or_else(
-            || "every CPU bench-gate was started with".to_string(),
-            |c| format!("--cpus {c}"),
-        );
-        format!(
-            "cannot pin to CPUs {} ({origin})",
-            affinity::format_cpu_list(&cpus)
-        )
-    })?;
+    // Default: every CPU bench-gate was started with: the quota, not affinity, is the constraint.
+    let choice = CpuChoice::from_flag(
+        args.cpus.as_deref(),
+        affinity::inherited_affinity(),
+        "every CPU bench-gate was started with",
+    )?;
+    choice.pin()?;
+    let cpus = choice.cpus;
     let found = detect_cpu_limit().and_then(|l| l.cpus);
     let decision = decide_limit(args.cpu_limit, can_apply_limits(), found);
     let (guard, limit_cpus, source) = match decision {
@@ -199,24 +191,6 @@ pub fn sweep(args: &SweepArgs) -> Result<u8> {
         }
     }
     Ok(0)
-}
-
-/// Keeps only `names` (all when empty); an unknown name is an error listing the known ones.
-pub(crate) fn select_models(config: &mut Config, names: &[String]) -> Result<()> {
-    for name in names {
-        if config.model(name).is_none() {
-            let known: Vec<&str> = config.models.iter().map(|m| m.name.as_str()).collect();
-            bail!(
-                "no model `{name}` in {}\n  fix: use one of: {}",
-                config.path.display(),
-                known.join(", ")
-            );
-        }
-    }
-    if !names.is_empty() {
-        config.models.retain(|m| names.contains(&m.name));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

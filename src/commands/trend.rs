@@ -27,7 +27,7 @@ pub fn trend(args: &TrendArgs) -> Result<u8> {
     let report = TrendReport {
         schema_version: TREND_SCHEMA_VERSION,
         bench_gate_version: env!("CARGO_PKG_VERSION").to_string(),
-        timestamp: super::run::now(),
+        timestamp: crate::result::now(),
         method: method(&opts),
         series: files
             .iter()

@@ -11,6 +11,7 @@ pub mod history;
 pub mod memory;
 pub mod sequential;
 pub mod verdict;
+pub mod workers;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,7 @@
 //! `benchmark.toml`: parsed into typed sections, validated once, paths resolved against the
 //! config file's folder. Every error names the file, line and column, and what was expected.
 
+mod choose;
 pub mod limits;
 mod schema;
 mod sizing;
@@ -10,6 +11,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use choose::CpuChoice;
 pub use schema::{
     AutoKeyword, DType, Dim, Fill, GateSection, InputSpec, Iterations, Metric, OnInconclusive,
     OptLevel, SessionOptions, Thresholds, WhisperOptions, WorkloadKind,

@@ -45,6 +45,18 @@ impl Default for AutoPlan {
     }
 }
 
+impl AutoPlan {
+    /// The stopping rule for a gate allowing `max_regression_pct`: the median known to a third
+    /// of the allowed regression (within 0.2%..5%), so noise alone cannot reach the threshold.
+    pub fn for_threshold(max_regression_pct: Option<f64>) -> AutoPlan {
+        let mut plan = AutoPlan::default();
+        if let Some(pct) = max_regression_pct {
+            plan.target_rel_half_width = (pct / 100.0 / 3.0).clamp(0.002, 0.05);
+        }
+        plan
+    }
+}
+
 /// Why counting stopped.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,

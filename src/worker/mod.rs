@@ -5,6 +5,7 @@
 //! variant can come from another image (`--a-cmd 'docker run -i IMAGE bench-gate ab-worker ...'`).
 
 pub mod client;
+pub mod launch;
 pub mod protocol;
 pub mod serve;
 

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 
 use super::protocol::{Hello, PROTOCOL_VERSION, Reply, Request};
 use crate::config::{Config, Iterations, ModelConfig, WorkloadSpec};
-use crate::platform::{Environment, affinity};
+use crate::platform::Environment;
 use crate::result::Fingerprint;
 use crate::runner::{self, AutoPlan, Plan, Silent};
 use crate::runtime::Runtime;
@@ -74,21 +74,9 @@ pub fn serve(spec: &WorkerSpec, input: impl BufRead, output: &mut impl Write) ->
 fn serve_inner(spec: &WorkerSpec, input: impl BufRead, output: &mut impl Write) -> Result<()> {
     let config = Config::load(spec.config)?;
     let model = select_model(&config, spec.model, spec.model_file, "--model-file")?;
-    let cpus = match spec.cpus {
-        Some(c) => crate::config::cpus_arg(c).map_err(|e| {
-            anyhow::anyhow!("--cpus {c}: {e}\n  fix: use a CPU list such as 0, 2-3 or 0,2")
-        })?,
-        None => config.cpus.clone(),
-    };
-    affinity::pin_current_process(&cpus).with_context(|| {
-        let origin = spec
-            .cpus
-            .map_or_else(|| config.cpus_origin.clone(), |c| format!("--cpus {c}"));
-        format!(
-            "cannot pin to CPUs {} ({origin})",
-            affinity::format_cpu_list(&cpus)
-        )
-    })?;
+    let choice = config.cpu_choice(spec.cpus)?;
+    choice.pin()?;
+    let cpus = choice.cpus;
     let env = Environment::detect(config.cpu_label.as_deref());
     let runtime = Runtime::load(spec.ort_lib)?;
     let fingerprint = Fingerprint::of(&model).context("cannot hash the model's files")?;

@@ -1,0 +1,170 @@
+//! The duet measured on worker processes: fresh pairs started from two [`Launch`]es, refused
+//! unless both run on the same CPUs of the same machine, driven by [`super::ab::duet`] and judged
+//! by [`super::ab::verdict`]. Shared by `ab` and the `ci` duet.
+
+use anyhow::{Result, bail};
+
+use super::ab::{DuetPlan, StartPair, Variant, duet};
+use super::comparability::{RunFacts, what_changed};
+use super::{DEFAULT_THRESHOLDS, ModelVerdict, contamination};
+use crate::config::{Config, Thresholds};
+use crate::output;
+use crate::platform::{EnvDelta, affinity};
+use crate::worker::Worker;
+use crate::worker::launch::{Launch, clone_command};
+use crate::worker::protocol::Hello;
+
+/// The config's thresholds for the architecture this process runs on (or the defaults).
+pub fn thresholds_here(config: &Config) -> Thresholds {
+    let arch = crate::platform::Environment::detect(config.cpu_label.as_deref())
+        .cpu
+        .architecture;
+    config
+        .thresholds
+        .get(&arch)
+        .cloned()
+        .unwrap_or(DEFAULT_THRESHOLDS)
+}
+
+/// Measures the duet of `launches` (A, B) for model `name` and returns its verdict. Shared by
+/// `ab` and the `ci` duet. The process must already be pinned where the workers will run.
+pub fn duet_verdict(
+    name: &str,
+    launches: [&Launch; 2],
+    t: &Thresholds,
+    plan: &DuetPlan,
+    config: &Config,
+    quiet: bool,
+) -> Result<ModelVerdict> {
+    for l in launches {
+        output::status(quiet, format!("variant {}: {}", l.label, l.shown));
+    }
+    let (budget_s, pairs) = (plan.budget.as_secs_f64(), plan.pairs);
+    // The first pair's hellos describe the variants; later pairs must say the same.
+    let mut seen: Option<(Hello, Hello)> = None;
+    let mut start_pair = |p: u32| -> Result<(Box<dyn Variant>, Box<dyn Variant>)> {
+        let spawn = |l: &Launch| Worker::spawn(&l.label, &l.shown, clone_command(&l.command));
+        let (a, b) = (spawn(launches[0])?, spawn(launches[1])?);
+        check_same_place(&a.hello, &b.hello)?;
+        match &seen {
+            None => {
+                output::status(
+                    quiet,
+                    format!(
+                        "ab `{name}`: duet of up to {budget_s:.0} s on {pairs} fresh pair(s) of worker processes, pinned to CPUs {} on {}",
+                        affinity::format_cpu_list(&a.hello.pinned_cpus),
+                        a.hello.cpu_model
+                    ),
+                );
+                seen = Some((a.hello.clone(), b.hello.clone()));
+            }
+            Some((ha, hb)) => {
+                for (label, first, now) in [("A", ha, &a.hello), ("B", hb, &b.hello)] {
+                    if first != now {
+                        bail!("{}", restart_mismatch(label, p + 1, first, now));
+                    }
+                }
+            }
+        }
+        Ok((Box::new(a), Box::new(b)))
+    };
+    let attempt = |start: &mut StartPair<'_>, plan: &DuetPlan| {
+        duet(plan, start, &mut |i, r| {
+            output::status(quiet, format!("  unit {i}: B/A = {:.3}", r.exp()));
+        })
+    };
+    let mut out = attempt(&mut start_pair, plan)?;
+    let mut notes = Vec::new();
+    if !contamination::reasons_interleaved(&out.during).is_empty()
+        && config.gate.rerun_on_contamination
+    {
+        notes.push(
+            "the first attempt was contaminated; measured again ([gate] rerun_on_contamination)"
+                .to_string(),
+        );
+        out = attempt(&mut start_pair, plan)?;
+    }
+    let (ha, hb) = seen.expect("at least one pair ran");
+    notes.extend(contamination::interleaved_notes(&out.during));
+    let mut v = crate::compare::ab::verdict(name, &ha.cpu_model, &ha.architecture, t, &out);
+    v.what_changed = what_changed(&facts(&ha), &facts(&hb));
+    v.reasons.extend(notes);
+    Ok(v)
+}
+
+/// Why a variant's worker of a later pair is refused: it is not what pair 1 measured.
+fn restart_mismatch(label: &str, pair: u32, first: &Hello, now: &Hello) -> String {
+    let same_but_host = Hello {
+        host: first.host.clone(),
+        ..now.clone()
+    } == *first;
+    if same_but_host {
+        // Found by the real two-image run (tests/image.rs): the hostname is the container's id.
+        return format!(
+            "variant {label}'s worker of pair {pair} runs on host `{}`, pair 1's on `{}`: a container gets a new hostname at every start\n  fix: give the worker the machine's hostname (`docker run --uts host ...`, `podman run --uts host ...`) or a fixed one (`--hostname NAME`)",
+            now.host, first.host
+        );
+    }
+    format!(
+        "variant {label}'s worker of pair {pair} describes itself differently from pair 1's (model files, versions or CPUs changed in between)\n  fix: pin the variant's image and files so every start runs the same thing"
+    )
+}
+
+/// Interleaving means nothing unless both variants ran on the same CPUs of the same machine.
+fn check_same_place(a: &Hello, b: &Hello) -> Result<()> {
+    let mut sa = a.pinned_cpus.clone();
+    let mut sb = b.pinned_cpus.clone();
+    sa.sort_unstable();
+    sb.sort_unstable();
+    let mut diffs = Vec::new();
+    if (&a.cpu_model, &a.architecture) != (&b.cpu_model, &b.architecture) {
+        diffs.push(format!(
+            "CPU: A {} {}, B {} {}",
+            a.architecture, a.cpu_model, b.architecture, b.cpu_model
+        ));
+    }
+    if sa != sb {
+        diffs.push(format!(
+            "pinned CPUs: A {}, B {}",
+            affinity::format_cpu_list(&sa),
+            affinity::format_cpu_list(&sb)
+        ));
+    }
+    if a.cpu_limit != b.cpu_limit {
+        diffs.push(format!(
+            "CPU limit: A {:?}, B {:?}",
+            a.cpu_limit, b.cpu_limit
+        ));
+    }
+    if !diffs.is_empty() {
+        bail!(
+            "the two variants do not run on the same CPUs, so interleaving cannot cancel drift:\n    {}\n  fix: start both workers with the same --cpus (e.g. \"$BENCH_GATE_AB_CPUS\") on the same machine and CPU limit",
+            diffs.join("\n    ")
+        );
+    }
+    Ok(())
+}
+
+fn facts(h: &Hello) -> RunFacts<'_> {
+    RunFacts {
+        cpu_model: &h.cpu_model,
+        architecture: &h.architecture,
+        kind: h.kind,
+        fingerprint: &h.fingerprint,
+        session: &h.session,
+        pinned_cpus: h.pinned_cpus.len(),
+        cpu_limit: h.cpu_limit,
+        ort_version: &h.ort_version,
+        bench_gate_version: &h.bench_gate_version,
+        host: &h.host,
+    }
+}
+
+impl Variant for Worker {
+    fn block(&mut self, warmup: u32, iterations: u32) -> Result<(Vec<f64>, EnvDelta)> {
+        self.measure(warmup, iterations)
+    }
+    fn outputs(&mut self) -> Result<crate::workload::Outputs> {
+        Worker::outputs(self)
+    }
+}
