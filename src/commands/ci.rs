@@ -10,9 +10,10 @@ use crate::cli::{
     BaselinesArg, CiArgs, CommentArgs, CompareArgs, ConfigArg, OutputFormat, ReportArgs,
     ReportFormat, RunArgs,
 };
-use crate::compare::{Verdict, VerdictReport};
+use crate::compare::VerdictReport;
 use crate::config::Config;
 use crate::publish::actions::{Level, workflow_command};
+use crate::report::annotations::{Severity, annotations};
 
 pub fn ci(a: &CiArgs) -> Result<u8> {
     if !a.out_dir.is_dir() {
@@ -34,7 +35,7 @@ pub fn ci(a: &CiArgs) -> Result<u8> {
     } else {
         run_and_compare(a, &files)?
     };
-    let mut verdict = read_verdict(&files.verdict)?;
+    let mut verdict = VerdictReport::read(&files.verdict)?;
     if !duet
         && config.gate.rerun_on_contamination
         && a.result.is_none()
@@ -45,7 +46,7 @@ pub fn ci(a: &CiArgs) -> Result<u8> {
             contamination_summary(&verdict)
         );
         code = run_and_compare(a, &files)?;
-        verdict = read_verdict(&files.verdict)?;
+        verdict = VerdictReport::read(&files.verdict)?;
     }
     let report = ReportArgs {
         verdict: files.verdict.clone(),
@@ -61,8 +62,12 @@ pub fn ci(a: &CiArgs) -> Result<u8> {
     };
     super::report::report(&report)?;
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-        for line in annotations(&verdict) {
-            println!("{line}");
+        for a in annotations(&verdict) {
+            let level = match a.severity {
+                Severity::Error => Level::Error,
+                Severity::Warning => Level::Warning,
+            };
+            println!("{}", workflow_command(level, Some(a.title), &a.message));
         }
     }
     if a.no_comment || std::env::var_os("GITHUB_TOKEN").is_none() {
@@ -160,12 +165,6 @@ fn measure(a: &CiArgs, result: &Path) -> Result<()> {
     Ok(())
 }
 
-fn read_verdict(path: &Path) -> Result<VerdictReport> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the verdict {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not a verdict file", path.display()))
-}
-
 fn contamination_summary(v: &VerdictReport) -> String {
     v.models
         .iter()
@@ -176,77 +175,4 @@ fn contamination_summary(v: &VerdictReport) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// `::error::`/`::warning::` workflow commands: regressions fail the check visibly, and anything
-/// the reviewer should question is a warning on the run's summary page.
-pub fn annotations(v: &VerdictReport) -> Vec<String> {
-    let mut out = Vec::new();
-    for m in &v.models {
-        let memory = m
-            .memory
-            .as_ref()
-            .filter(|x| x.verdict == Some(Verdict::Regressed));
-        let memory_only = memory.is_some() && m.latency_verdict != Some(Verdict::Regressed);
-        let change = match (memory_only, memory.and_then(|x| x.change_pct)) {
-            (true, Some(c)) => format!(": peak memory {c:+.1}%"),
-            _ => m
-                .change_pct
-                .map_or_else(String::new, |c| format!(" by {c:+.1}%")),
-        };
-        match m.verdict {
-            Verdict::Regressed => out.push(workflow_command(
-                Level::Error,
-                Some("bench-gate regression"),
-                &format!("{} regressed{change} on {}", m.model, m.cpu_model),
-            )),
-            Verdict::Inconclusive => out.push(workflow_command(
-                Level::Warning,
-                Some("bench-gate inconclusive"),
-                &format!("{} on {}: {}", m.model, m.cpu_model, m.reasons.join("; ")),
-            )),
-            _ => {}
-        }
-        for c in &m.contamination {
-            out.push(workflow_command(
-                Level::Warning,
-                Some("bench-gate contaminated run"),
-                &format!("{}: {c}", m.model),
-            ));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::compare::{DEFAULT_THRESHOLDS, MemoryVerdict, Mode, ModelVerdict};
-
-    #[test]
-    fn a_memory_only_regression_is_annotated_as_memory() {
-        let mut m = ModelVerdict::new("vad", "Xeon", "x86_64", &DEFAULT_THRESHOLDS, String::new());
-        m.verdict = Verdict::Regressed;
-        m.latency_verdict = Some(Verdict::Pass);
-        m.change_pct = Some(0.4);
-        m.memory = Some(MemoryVerdict {
-            verdict: Some(Verdict::Regressed),
-            candidate_mb: 240.0,
-            baseline_mb: Some(200.0),
-            change_pct: Some(20.0),
-            ci_pct: None,
-            noise_pct: None,
-            threshold_pct: Some(10.0),
-            runs_used: 3,
-            reasons: vec![],
-        });
-        let v = VerdictReport::new(Mode::Compare, vec![m], false);
-        let a = annotations(&v);
-        assert_eq!(a.len(), 1);
-        // Workflow commands escape `%` as `%25`.
-        assert!(
-            a[0].ends_with("vad regressed: peak memory +20.0%25 on Xeon"),
-            "{a:?}"
-        );
-    }
 }

@@ -194,6 +194,15 @@ impl ModelVerdict {
 }
 
 impl VerdictReport {
+    /// Reads a verdict file this bench-gate wrote (`compare -o`, `ab -o`, the `ci` duet).
+    pub fn read(path: &std::path::Path) -> anyhow::Result<VerdictReport> {
+        use anyhow::Context;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the verdict {}", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a verdict file", path.display()))
+    }
+
     /// Builds the report; the overall verdict and exit code follow from the models.
     pub fn new(mode: Mode, models: Vec<ModelVerdict>, require_baseline: bool) -> Self {
         let verdict = models

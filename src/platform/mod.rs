@@ -15,6 +15,7 @@ pub mod cpu;
 mod cpu_midr;
 pub mod environment;
 pub mod isolation;
+pub mod limit_decision;
 pub mod proc;
 pub mod sched;
 

@@ -1,6 +1,7 @@
 //! Finished results in, text out. Nothing here measures, reads the environment or writes files;
 //! only [`read`] reads the files a report is made of.
 
+pub mod annotations;
 mod attribution;
 pub mod chart;
 pub mod escape;
