@@ -7,7 +7,8 @@ use std::fmt::Write;
 
 use super::escape::inline;
 use super::input::MemoryView;
-use super::markdown::{Layout, MAX_CHARTS, pct};
+use super::layout::{Layout, MAX_CHARTS};
+use super::numbers::pct;
 use super::rows::Row;
 use crate::operators::diff::{OpChange, Presence};
 
@@ -207,5 +208,5 @@ fn ms_opt(x: Option<f64>) -> String {
 }
 
 fn ms(x: f64) -> String {
-    super::markdown::ms(Some(x))
+    super::numbers::ms(Some(x))
 }

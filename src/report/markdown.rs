@@ -13,36 +13,13 @@ use std::fmt::Write;
 use super::chart::{self, Series};
 use super::escape::inline;
 use super::input::{Outcome, ReportInput, marker};
+use super::layout::{Layout, MAX_CHARTS, MAX_SIZING};
+use super::numbers::{ms, pct};
 use super::rows::{Row, rows, tally};
 use super::{attribution, sections};
 
 /// GitHub's limit on a comment body, in characters (Unicode scalar values).
 pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
-
-/// Charts drawn at most: one per model, worst verdict first. More would bury the table.
-pub const MAX_CHARTS: usize = 3;
-
-/// Sizing sections shown at most: each is a screenful.
-pub const MAX_SIZING: usize = 3;
-
-/// What to include; [`render`] walks from the fullest layout to the leanest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Layout {
-    /// The collapsed environment and raw statistics.
-    pub details: bool,
-    /// The Mermaid latency-history chart.
-    pub chart: bool,
-    /// Table rows (and per-model list items) kept; the rest are summarised in one line.
-    pub max_rows: Option<usize>,
-}
-
-impl Layout {
-    pub const FULL: Layout = Layout {
-        details: true,
-        chart: true,
-        max_rows: None,
-    };
-}
 
 /// The shrinking steps, in order: details, then the chart, then ever fewer rows.
 const STEPS: [Layout; 8] = [
@@ -342,24 +319,6 @@ fn charts(w: &mut String, input: &ReportInput, rows: &[Row]) {
     }
 }
 
-/// Milliseconds with precision that suits the size: `512 ms`, `48.3 ms`, `2.41 ms`.
-pub(crate) fn ms(x: Option<f64>) -> String {
-    match x {
-        Some(x) if x.is_finite() && x >= 100.0 => format!("{x:.0} ms"),
-        Some(x) if x.is_finite() && x >= 10.0 => format!("{x:.1} ms"),
-        Some(x) if x.is_finite() => format!("{x:.2} ms"),
-        _ => "—".to_owned(),
-    }
-}
-
-/// A signed change: `+12.3%`, `-4.0%`.
-pub(crate) fn pct(x: Option<f64>) -> String {
-    match x {
-        Some(x) if x.is_finite() => format!("{x:+.1}%"),
-        _ => "—".to_owned(),
-    }
-}
-
 /// The duet's output comparison, one line per model, when any model has one.
 fn output_drift(w: &mut String, rows: &[Row]) {
     let with: Vec<_> = rows
@@ -437,3 +396,7 @@ fn threshold(t: f64) -> String {
         "—".to_owned()
     }
 }
+
+#[cfg(test)]
+#[path = "markdown_tests.rs"]
+mod tests;

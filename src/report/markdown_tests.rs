@@ -4,11 +4,11 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use super::input::*;
-use super::markdown::{GITHUB_COMMENT_LIMIT, Layout, render, render_layout, render_within};
+use super::{GITHUB_COMMENT_LIMIT, Layout, render, render_layout, render_within};
 use crate::config::{SessionOptions, WorkloadKind};
 use crate::platform::cpu::{CpuInfo, ModelSource};
 use crate::platform::{EnvDelta, Environment};
+use crate::report::input::*;
 use crate::result::{Fingerprint, ModelResult, OrtInfo, RunResult};
 use crate::runner::StopReason;
 use crate::sizing::SizingReport;
@@ -475,7 +475,7 @@ fn json_report_carries_rows_worst_first() {
         model_verdict("b", Outcome::Regressed, Some(7.0)),
     ]));
     let json: serde_json::Value =
-        serde_json::from_str(&super::json::render(&input)).expect("valid JSON");
+        serde_json::from_str(&crate::report::json::render(&input)).expect("valid JSON");
     assert_eq!(json["verdict"], "regressed");
     assert_eq!(json["marker"], "<!-- bench-gate:gate=pr-gate -->");
     assert_eq!(json["models"][0]["model"], "b");

@@ -7,7 +7,9 @@ pub mod chart;
 pub mod escape;
 pub mod input;
 pub mod json;
+pub mod layout;
 pub mod markdown;
+pub mod numbers;
 pub mod plan;
 pub mod read;
 pub mod rows;
@@ -15,9 +17,6 @@ mod sections;
 pub mod sizing;
 pub mod table;
 pub mod trend;
-
-#[cfg(test)]
-mod markdown_tests;
 
 pub use input::{ReportInput, VerdictView, marker};
 pub mod verdict;

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::escape::{inline, link_target};
 use super::input::{ReportInput, SizingSection};
-use super::markdown::ms;
+use super::numbers::ms;
 use super::rows::Row;
 use crate::platform::THROTTLED_PERIODS_WARN;
 use crate::sizing::{Source, Warning};
