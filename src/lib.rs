@@ -1,9 +1,24 @@
 //! bench-gate: a CI gate for ONNX Runtime inference latency, and production sizing from real
 //! measurements.
 //!
-//! Data flows one way, and the modules follow it: `config` -> `workload` -> `runner` ->
-//! `result` -> (`compare` -> `sizing`) -> `report` -> `publish`. `platform` and `stats` are
-//! leaves used along the way; `commands` wires one subcommand each; only `main` exits.
+//! Data flows one way, and the modules follow it: a module uses only those before it.
+//!
+//! `config` -> `runtime` -> `workload` -> `runner` -> `result` -> `worker` -> `baseline` ->
+//! `compare` -> `trend` -> `size` -> `report` -> `publish`
+//!
+//! - `config` reads `benchmark.toml`; `runtime` loads ONNX Runtime; `workload` builds what one
+//!   iteration runs; `runner` times it; `result` is one run's record (`result::measure` turns a
+//!   model into it); `worker` serves a workload to another process (`ab`); `baseline` keeps
+//!   results per CPU model; `compare` judges a result against its baseline or a duet of two
+//!   workers; `trend` finds change points in a baseline's long series.
+//! - `size` sizes production from measurements with `sizing`'s pure arithmetic; `report` turns
+//!   verdicts, results and plans into text; `publish` (GitHub, Kubernetes, Actions) stands
+//!   alone and imports nothing of the rest.
+//! - Leaves used along the way: `platform` (CPU, cgroups, affinity), `stats`, `operators`
+//!   (profiler traces), `sizing` (numbers in, numbers out; `config` builds its policy types),
+//!   `output` (progress for people).
+//! - `cli` parses; `commands` holds one thin shell per subcommand (parse, call, print); only
+//!   `main` exits.
 
 pub mod baseline;
 pub mod cli;

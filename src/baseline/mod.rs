@@ -182,7 +182,7 @@ impl BaselineFile {
         if self.runs.is_empty() {
             out.push("`runs` is empty: a baseline needs at least one run".to_string());
         }
-        if !slug::is_safe_component(&self.model) {
+        if !crate::result::validate::is_safe_component(&self.model) {
             out.push(format!("model `{}` is not a valid model name", self.model));
         }
         for (i, r) in self.runs.iter().enumerate() {

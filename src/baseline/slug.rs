@@ -40,20 +40,10 @@ fn short_hash(s: &str) -> String {
         .collect()
 }
 
-/// Whether `s` may be used as one path component taken from a result file (model name,
-/// architecture): the characters the config allows for model names, and never `.` or `..`.
-pub fn is_safe_component(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 128
-        && s != "."
-        && s != ".."
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::result::validate::is_safe_component;
     use proptest::prelude::*;
 
     #[test]

@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::slug::{cpu_slug, is_safe_component};
+use super::slug::cpu_slug;
 use super::{BASELINE_SCHEMA_VERSION, BaselineFile, BaselineRun, StoredBreakdown};
+use crate::result::validate::is_safe_component;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
@@ -71,6 +72,16 @@ pub struct Key {
 }
 
 impl Key {
+    /// The baseline file a measured model is judged against and recorded in: the one place the
+    /// key is built from a result.
+    pub fn of(m: &crate::result::ModelResult) -> Key {
+        Key {
+            model: m.name.clone(),
+            architecture: m.architecture.clone(),
+            cpu_model: m.cpu_model.clone(),
+        }
+    }
+
     /// `root/<model>/<arch>/<cpu-slug>.json`; refuses names that could leave `root`.
     pub fn path(&self, root: &Path) -> Result<PathBuf, BaselineError> {
         if !is_safe_component(&self.model) {

@@ -33,11 +33,7 @@ fn update(args: &BaselineUpdateArgs) -> Result<u8> {
     // leave the others half-updated.
     let mut planned = Vec::with_capacity(run.models.len());
     for m in &run.models {
-        let key = Key {
-            model: m.name.clone(),
-            architecture: m.architecture.clone(),
-            cpu_model: m.cpu_model.clone(),
-        };
+        let key = Key::of(m);
         let path = key.path(root)?;
         let existing = store::read(&path)?;
         let noise = existing

@@ -15,11 +15,7 @@ pub fn compare(args: &CompareArgs) -> Result<u8> {
     let root = &args.baselines.baselines;
     let mut paths = Vec::with_capacity(run.models.len());
     for m in &run.models {
-        let key = Key {
-            model: m.name.clone(),
-            architecture: m.architecture.clone(),
-            cpu_model: m.cpu_model.clone(),
-        };
+        let key = Key::of(m);
         paths.push(key.path(root)?);
     }
     if let Some(out) = &args.output {

@@ -384,7 +384,7 @@ pub struct Thresholds {
     #[serde(default)]
     pub on_inconclusive: OnInconclusive,
     /// Seconds `ab` (and the `ci` duet) may measure before it calls the change inconclusive;
-    /// default [`crate::compare::ab::DEFAULT_BUDGET_S`].
+    /// default 60 s (`compare::ab::DEFAULT_BUDGET_S`).
     #[serde(default)]
     pub ab_time_budget_s: Option<f64>,
     /// Allowed growth of peak resident memory, percent. Unset: memory is shown, not gated.

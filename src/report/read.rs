@@ -165,11 +165,7 @@ mod tests {
         )))
         .unwrap();
         let m = &result.models[0];
-        let key = crate::baseline::store::Key {
-            model: m.name.clone(),
-            architecture: m.architecture.clone(),
-            cpu_model: m.cpu_model.clone(),
-        };
+        let key = crate::baseline::store::Key::of(m);
         let run = crate::baseline::BaselineRun::from_result(m, None, "h", "1.32.0");
         let (path, _) = crate::baseline::store::append(dir.path(), &key, run, 10, None).unwrap();
         let runs = read_history(&path).unwrap();

@@ -12,7 +12,6 @@
 use std::collections::BTreeSet;
 
 use super::{ModelResult, RunResult};
-use crate::baseline::slug::is_safe_component;
 use crate::platform::EnvDelta;
 
 /// Every problem of `r`, each prefixed with where it is (`models[0] (whisper-tiny): ...`).
@@ -175,4 +174,15 @@ fn positive(v: f64) -> bool {
 
 fn non_negative(v: f64) -> bool {
     v.is_finite() && v >= 0.0
+}
+
+/// Whether `s` may be used as one path component taken from a result file (model name,
+/// architecture): the characters the config allows for model names, and never `.` or `..`.
+pub fn is_safe_component(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s != "."
+        && s != ".."
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }

@@ -5,8 +5,8 @@
 //! capacity [`plan`] (cores, pods, per-pod requests/limits, threads, memory); a catalogue of
 //! instances gives a [`cost`] and the cheapest fit; [`load`] grades a concurrency run; [`report`]
 //! keeps the finished plan as a versioned JSON record. Nothing here reads a file, measures or
-//! prints, and nothing here imports another bench-gate module but `stats`: `crate::size` feeds it
-//! measurements, `crate::report::plan` renders its plans.
+//! prints, and nothing here imports another bench-gate module but `stats`: the `size` module
+//! feeds it measurements, `report::plan` renders its plans.
 //!
 //! Units: latency in milliseconds, CPU in Kubernetes CPU units (1 = one vCPU / hyperthread, the
 //! same unit as `docker run --cpus=1` and `limits.cpu: 1`), memory in MiB (GiB for instances),
