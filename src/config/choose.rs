@@ -98,33 +98,21 @@ impl Config {
 mod tests {
     use super::*;
 
-    const TWO: &str = r#"
-[models.a]
-kind = "onnx"
-model = "a.onnx"
-[[models.a.inputs]]
-name = "x"
-dtype = "f32"
-shape = [1]
-fill = { constant = 1 }
-
-[models.b]
-kind = "onnx"
-model = "b.onnx"
-[[models.b.inputs]]
-name = "x"
-dtype = "f32"
-shape = [1]
-fill = { constant = 1 }
-"#;
-
     /// A config of two models; the folder holds placeholder model files for the path checks.
     fn two_models() -> Config {
         let dir = tempfile::tempdir().unwrap();
         for f in ["a.onnx", "b.onnx"] {
             std::fs::write(dir.path().join(f), b"x").unwrap();
         }
-        Config::parse(TWO, &dir.path().join("benchmark.toml")).unwrap()
+        let text: String = ["a", "b"]
+            .iter()
+            .map(|m| {
+                format!(
+                    "[models.{m}]\nkind = \"onnx\"\nmodel = \"{m}.onnx\"\n[[models.{m}.inputs]]\nname = \"x\"\ndtype = \"f32\"\nshape = [1]\nfill = {{ constant = 1 }}\n"
+                )
+            })
+            .collect();
+        Config::parse(&text, &dir.path().join("benchmark.toml")).unwrap()
     }
 
     #[test]

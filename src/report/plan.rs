@@ -201,35 +201,8 @@ pub fn size_markdown(out: &SizeOutput) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sizing::cost::{FitOptions, cheapest_fit, tests::catalogue};
     use crate::sizing::plan::{PlanInput, plan};
-    use crate::sizing::ratio::{ratio, tests::est};
-
-    /// Snapshot files named without the crate's module path, so they stay valid when this
-    /// module moves between crates.
-    fn snapshots() -> insta::Settings {
-        let mut settings = insta::Settings::clone_current();
-        settings.set_prepend_module_to_snapshot(false);
-        settings
-    }
-
-    /// The brief's example, Headroom policy, utilisation 1.0, with `rel` relative width on the
-    /// Xeon's median interval (0.04 gives the ratio a realistic ±0.1).
-    fn worked_example_report(rel: f64) -> (CapacityPlan, Ratio, Fit) {
-        let r = ratio(
-            &est("Intel Xeon E5-2680 v4", 500.0, rel),
-            &est("Apple M4", 200.0, 0.0),
-        )
-        .unwrap();
-        let input = PlanInput {
-            policy: Policy::DEFAULT_HEADROOM,
-            target_utilisation: 1.0,
-            ..PlanInput::derived(10.0, 200.0, &r, 1024.0)
-        };
-        let p = plan(&input).unwrap();
-        let fit = cheapest_fit(&p, &catalogue(), &FitOptions::default()).unwrap();
-        (p, r, fit)
-    }
+    use crate::sizing::report::tests::{snapshots, worked_example_report};
 
     #[test]
     fn worked_example_markdown() {

@@ -59,7 +59,7 @@ pub fn resources_yaml(plan: &CapacityPlan) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::sizing::cost::{FitOptions, cheapest_fit, tests::catalogue};
     use crate::sizing::plan::{PlanInput, Policy, plan};
@@ -67,7 +67,7 @@ mod tests {
 
     /// Snapshot files named without the crate's module path, so they stay valid when this
     /// module moves between crates.
-    fn snapshots() -> insta::Settings {
+    pub(crate) fn snapshots() -> insta::Settings {
         let mut settings = insta::Settings::clone_current();
         settings.set_prepend_module_to_snapshot(false);
         settings
@@ -75,7 +75,7 @@ mod tests {
 
     /// The brief's example, Headroom policy, utilisation 1.0, with `rel` relative width on the
     /// Xeon's median interval (0.04 gives the ratio a realistic ±0.1).
-    fn worked_example_report(rel: f64) -> (CapacityPlan, Ratio, Fit) {
+    pub(crate) fn worked_example_report(rel: f64) -> (CapacityPlan, Ratio, Fit) {
         let r = ratio(
             &est("Intel Xeon E5-2680 v4", 500.0, rel),
             &est("Apple M4", 200.0, 0.0),
