@@ -23,6 +23,7 @@ use super::verdict::metric_of;
 use super::{BaselineUsed, ModelVerdict, PctInterval, RoundChange, Verdict};
 use crate::config::{Metric, Thresholds};
 use crate::platform::EnvDelta;
+use crate::runner::profile::AfterRun;
 use crate::stats::median;
 use crate::workload::Outputs;
 
@@ -41,6 +42,11 @@ pub trait Variant {
     /// What one more untimed iteration produces (output drift); nothing by default.
     fn outputs(&mut self) -> anyhow::Result<Outputs> {
         Ok(Outputs::default())
+    }
+    /// Peak memory and ORT's arena, then the profiled pass when `profile`; asked once the
+    /// clock has stopped. Unsupported by default.
+    fn after_run(&mut self, _profile: bool) -> anyhow::Result<AfterRun> {
+        anyhow::bail!("this variant reports no memory or profile")
     }
 }
 
@@ -110,6 +116,8 @@ pub struct DuetOutcome {
     /// The first pair's outputs for the same inputs, compared after the measuring; `Err` says
     /// why they could not be (e.g. a worker of an older bench-gate).
     pub drift: Result<OutputDrift, String>,
+    /// Per pair, (A, B): memory, and for the first pair the profiled pass; `Err` says why not.
+    pub after: Vec<(Result<AfterRun, String>, Result<AfterRun, String>)>,
 }
 
 /// A fresh pair of variants (A, B) for pair number `p`.
@@ -183,6 +191,7 @@ pub fn duet(
         during: EnvDelta::default(),
         wall_time: Duration::ZERO,
         drift: Err("not compared".into()),
+        after: Vec::new(),
     };
     let mut during = Vec::new();
     let mut unit_s = Vec::new();
@@ -277,6 +286,14 @@ pub fn duet(
         }
         (Err(e), _) | (_, Err(e)) => Err(format!("{e:#}")),
     };
+    // Then every pair's memory, and one profiled pass per variant (first pair, same inputs).
+    let err = |e: anyhow::Error| format!("{e:#}");
+    for (p, (a, b)) in pairs.iter_mut().enumerate() {
+        let profile = p == 0;
+        let after_a = a.after_run(profile).map_err(err);
+        let after_b = b.after_run(profile).map_err(err);
+        out.after.push((after_a, after_b));
+    }
     Ok(out)
 }
 

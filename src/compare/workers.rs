@@ -88,6 +88,7 @@ pub fn duet_verdict(
     notes.extend(contamination::interleaved_notes(&out.during));
     let mut v = crate::compare::ab::verdict(name, &ha.cpu_model, &ha.architecture, t, &out);
     v.what_changed = what_changed(&facts(&ha), &facts(&hb));
+    super::after_run::apply(&mut v, &out.after, t, config.gate.assumed_memory_noise_pct);
     v.reasons.extend(notes);
     Ok(v)
 }
@@ -166,5 +167,8 @@ impl Variant for Worker {
     }
     fn outputs(&mut self) -> Result<crate::workload::Outputs> {
         Worker::outputs(self)
+    }
+    fn after_run(&mut self, profile: bool) -> Result<crate::runner::profile::AfterRun> {
+        Worker::after_run(self, profile)
     }
 }

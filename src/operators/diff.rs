@@ -175,11 +175,15 @@ fn join(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::operators::breakdown::{NodeTotal, Omitted, OpTotal};
 
-    fn bd(ops: &[(&str, f64)], nodes: &[(&str, &str, f64)], omitted: u32) -> OperatorBreakdown {
+    pub(crate) fn bd(
+        ops: &[(&str, f64)],
+        nodes: &[(&str, &str, f64)],
+        omitted: u32,
+    ) -> OperatorBreakdown {
         let total: f64 = ops.iter().map(|o| o.1).sum();
         OperatorBreakdown {
             runs: 1,

@@ -5,9 +5,37 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use serde::{Deserialize, Serialize};
+
 use crate::operators::breakdown::GraphEvents;
 use crate::operators::{OperatorBreakdown, aggregate, trace};
-use crate::workload::{Workload, WorkloadError};
+use crate::platform::proc::peak_rss_bytes;
+use crate::workload::{ArenaStats, Workload, WorkloadError};
+
+/// What a finished measurement leaves beside its samples: the process's peak memory and ORT's
+/// arena (read first: the profiler's buffers are not the model's), then, when asked, the
+/// profiled pass's breakdown. A failed pass is a message, never a failed measurement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AfterRun {
+    /// Peak resident memory of the measuring process, MiB (`None` where the OS does not say).
+    pub peak_rss_mb: Option<f64>,
+    #[serde(default)]
+    pub arena: Vec<ArenaStats>,
+    /// `None`: not asked for.
+    pub operators: Option<Result<OperatorBreakdown, String>>,
+}
+
+/// Reads memory, then runs the profiled pass if `profile`.
+pub fn after_run(workload: &mut dyn Workload, profile: bool) -> AfterRun {
+    let peak_rss_mb = peak_rss_bytes().map(|b| b as f64 / (1024.0 * 1024.0));
+    let arena = workload.arena();
+    let operators = profile.then(|| profile_pass(workload, None).map_err(|e| e.to_string()));
+    AfterRun {
+        peak_rss_mb,
+        arena,
+        operators,
+    }
+}
 
 /// Runs the profiled pass and aggregates its traces. `keep`: a folder to copy ORT's raw trace
 /// files into (`<graph>-<run>.json`, openable in Perfetto or chrome://tracing).

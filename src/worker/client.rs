@@ -100,6 +100,17 @@ impl Worker {
     }
 }
 
+impl Worker {
+    /// Peak memory and ORT's arena, then the profiled pass when `profile`.
+    pub fn after_run(&mut self, profile: bool) -> Result<crate::runner::profile::AfterRun> {
+        self.pipe.send(&Request::AfterRun { profile })?;
+        match self.pipe.receive("its memory and profile")? {
+            Reply::AfterRun(a) => Ok(*a),
+            other => Err(self.pipe.unexpected(&other)),
+        }
+    }
+}
+
 impl Pipe {
     fn send(&mut self, request: &Request) -> Result<()> {
         let line = serde_json::to_string(request)? + "\n";

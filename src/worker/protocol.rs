@@ -40,6 +40,8 @@ pub enum Request {
     /// after the measuring is done: an older worker that does not know it fails then, costing
     /// the drift check alone.
     Outputs,
+    /// Peak memory and ORT's arena, then the profiled pass when `profile` (after the duet).
+    AfterRun { profile: bool },
 }
 
 /// A worker's reply to one [`Request::Measure`].
@@ -53,6 +55,7 @@ pub enum Reply {
         during: EnvDelta,
     },
     Outputs(Box<crate::workload::Outputs>),
+    AfterRun(Box<crate::runner::profile::AfterRun>),
     /// The worker failed; it exits after sending this.
     Error {
         message: String,

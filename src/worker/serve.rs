@@ -106,6 +106,9 @@ fn serve_inner(spec: &WorkerSpec, input: impl BufRead, output: &mut impl Write) 
         let reply = match request {
             Request::Measure { warmup, iterations } => block(w.as_mut(), warmup, iterations)?,
             Request::Outputs => Reply::Outputs(Box::new(w.outputs()?)),
+            Request::AfterRun { profile } => {
+                Reply::AfterRun(Box::new(runner::profile::after_run(w.as_mut(), profile)))
+            }
         };
         send(output, &reply)?;
     }
