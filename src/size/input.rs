@@ -156,8 +156,9 @@ pub fn all_from_baselines(dir: &Path) -> Result<Vec<CpuMeasurements>> {
                 run.iterations as usize,
             ),
             config_hash: run.fingerprint.config.clone(),
-            // Baselines keep no memory figure: the plan assumes one and says so.
-            peak_rss_mib: None,
+            // The latest run that recorded memory (baselines from before schema 3 have none:
+            // the plan then assumes a figure and says so).
+            peak_rss_mib: file.runs.iter().rev().find_map(|r| r.memory_mb),
             cpu_limit: run.cpu_limit,
             pinned_cpus: run.pinned_cpus.len(),
             intra_op_threads: run.session.intra_op_threads.get(),
@@ -278,11 +279,24 @@ mod tests {
             cpu_model: "Intel Xeon".into(),
         };
         store::append(d.path(), &key, run(520.0), 10, None).unwrap();
+        let all = all_from_baselines(d.path()).unwrap();
+        let xeon = pick_cpu(&all, "intel xeon", d.path()).unwrap();
+        assert_eq!(xeon.models[0].peak_rss_mib, None, "no run recorded memory");
+        let with_memory = crate::baseline::BaselineRun {
+            memory_mb: Some(612.5),
+            ..run(510.0)
+        };
+        store::append(d.path(), &key, with_memory, 10, None).unwrap();
         store::append(d.path(), &key, run(500.0), 10, None).unwrap();
         let all = all_from_baselines(d.path()).unwrap();
         let xeon = pick_cpu(&all, "intel xeon", d.path()).unwrap();
         assert_eq!(xeon.models[0].estimate.median_ms, 500.0, "latest run wins");
         assert_eq!(xeon.models[0].estimate.n, 50);
+        assert_eq!(
+            xeon.models[0].peak_rss_mib,
+            Some(612.5),
+            "memory from the latest run that recorded it"
+        );
         let err = pick_cpu(&all, "Apple M4", d.path())
             .unwrap_err()
             .to_string();
