@@ -111,8 +111,68 @@ def summary(a):
               f"{passed:5d} {incon:6d} {secs:8.1f} {mde:9.1f}%")
         out[case] = dict(n=len(vs), true_pct=true, regressed=k, regressed_ci95=[lo, hi],
                          passed=passed, inconclusive=incon, median_wall_s=secs, median_mde_pct=mde)
+    if "aa" in rows:
+        out["aa_checks"] = aa_checks(rows["aa"])
     with open(os.path.join(a.out, "summary.json"), "w") as f:
         json.dump(out, f, indent=2)
+
+
+def z_two_sided(level):
+    """The normal quantile of a two-sided interval of `level` (0..1), by bisection on erf."""
+    lo, hi = 0.0, 10.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if math.erf(mid / math.sqrt(2)) < level:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def aa_checks(vs):
+    """Interval honesty and the warm-up-order effect, from the A/A verdicts.
+
+    Honesty: each printed interval, at its look's level, implies an sd of the estimate
+    (half-width / z); the sd of the estimates across repeats should not exceed it. Coverage: the
+    printed intervals that exclude zero (all A/A intervals should contain it at their level).
+    Warm-up order: pair 1 warms A first, pair 2 B first; the median unit change of each pair over
+    all A/A verdicts, and their difference with a bootstrap 95% interval."""
+    import random
+    import re
+    est, implied, excl = [], [], 0
+    for v in vs:
+        ci = v.get("ci_pct")
+        if v.get("change_pct") is None or not ci:
+            continue
+        m = next((re.search(r"\(([0-9.]+)% interval at look", r) for r in v["reasons"]
+                  if "% interval at look" in r), None)
+        if not m:
+            continue
+        z = z_two_sided(float(m.group(1)) / 100)
+        est.append(v["change_pct"])
+        implied.append((ci["high"] - ci["low"]) / 2 / z)
+        excl += ci["low"] > 0 or ci["high"] < 0
+    by_pair = {}
+    for v in vs:
+        for r in v["rounds"]:
+            by_pair.setdefault(r["pair"], []).append(math.log(1 + r["change_pct"] / 100))
+    out = {"verdicts": len(est), "sd_of_estimates_pct": statistics.stdev(est) if len(est) > 1 else None,
+           "median_implied_sd_pct": statistics.median(implied) if implied else None,
+           "intervals_excluding_zero": excl}
+    if 1 in by_pair and 2 in by_pair:
+        p1, p2 = by_pair[1], by_pair[2]
+        diff = statistics.median(p2) - statistics.median(p1)
+        rng = random.Random(1)
+        boots = sorted(statistics.median(rng.choices(p2, k=len(p2)))
+                       - statistics.median(rng.choices(p1, k=len(p1))) for _ in range(2000))
+        pct = lambda x: (math.exp(x) - 1) * 100
+        out["warmup_order"] = {"pair1_A_first_median_pct": pct(statistics.median(p1)),
+                               "pair2_B_first_median_pct": pct(statistics.median(p2)),
+                               "difference_pct": pct(diff),
+                               "difference_ci95_pct": [pct(boots[50]), pct(boots[1949])],
+                               "units": [len(p1), len(p2)]}
+    print("A/A checks:", json.dumps(out, indent=1))
+    return out
 
 
 def main():

@@ -563,9 +563,11 @@ pub struct DuetKnobs {
     pub max_units: Option<usize>,
 
     /// Fresh pairs of worker processes that take the units in turn. The variant warmed up
-    /// second tends to measure faster for its whole life; the warm-up order alternates between
-    /// pairs, so an even number cancels that (docs/verdict.md).
-    #[arg(long = "worker-pairs", default_value_t = 2, value_name = "P")]
+    /// second tends to measure faster for its whole life, and each process runs at its own
+    /// speed; the warm-up order alternates between pairs (an even number cancels it), and with
+    /// 4 or more pairs the processes' own differences are estimated and counted in the interval
+    /// (docs/verdict.md).
+    #[arg(long = "worker-pairs", default_value_t = 4, value_name = "P")]
     pub pairs: u32,
 }
 

@@ -108,7 +108,7 @@ fn ab(a_cmd: &str, b_cmd: &str) -> Option<(i32, Value, String)> {
     c.current_dir(dir.path())
         .args(["ab", "-c", "benchmark.toml"])
         .args(["--model", "encoder", "--cpus", "0"])
-        .args(["--max-units", &UNITS.to_string()])
+        .args(["--max-units", &UNITS.to_string(), "--worker-pairs", "2"])
         // A budget no machine exhausts in UNITS units: every unit runs, however slow it is.
         .args(["--budget", "3600"])
         .args(["--iterations-per-block", &PER_BLOCK.to_string()])

@@ -247,7 +247,7 @@ pub fn duet(
         if out.looks.get(next_look).is_some_and(|l| l.units == d.len()) {
             let look = out.looks[next_look];
             next_look += 1;
-            if let Some(i) = sequential::shift_interval(&d, look.alpha) {
+            if let Some(i) = interval(&d, &out.units, look.alpha) {
                 let c = sequential::call(&i, plan_threshold(plan, &out.a_samples_ms));
                 out.decision = Some((look, i, c));
                 if c != Call::Continue {
@@ -266,7 +266,7 @@ pub fn duet(
             alpha: ALPHA - spent,
         };
         if look.alpha > 0.0
-            && let Some(i) = sequential::shift_interval(&d, look.alpha)
+            && let Some(i) = interval(&d, &out.units, look.alpha)
         {
             out.looks.truncate(next_look);
             out.looks.push(look);
@@ -295,6 +295,24 @@ pub fn duet(
         out.after.push((after_a, after_b));
     }
     Ok(out)
+}
+
+/// The interval at one look: the units' Wilcoxon interval, widened by the worker pairs' random
+/// effect ([`sequential::with_pair_effect`]).
+fn interval(d: &[f64], units: &[Unit], alpha: f64) -> Option<ShiftInterval> {
+    let i = sequential::shift_interval(d, alpha)?;
+    let pairs: Vec<u32> = units.iter().map(|u| u.pair).collect();
+    Some(sequential::with_pair_effect(i, d, &pairs).0)
+}
+
+/// The between-pair sd of the units' log ratios (0 when the pairs agree).
+pub fn pair_sd(units: &[Unit]) -> f64 {
+    let d: Vec<f64> = units.iter().map(|u| u.log_ratio).collect();
+    let pairs: Vec<u32> = units.iter().map(|u| u.pair).collect();
+    match sequential::shift_interval(&d, 0.5) {
+        Some(i) => sequential::with_pair_effect(i, &d, &pairs).1,
+        None => 0.0,
+    }
 }
 
 fn pct(log_ratio: f64) -> f64 {
@@ -331,10 +349,19 @@ pub fn verdict(
     let a_ms = metric_of(Metric::Median, &out.a_samples_ms);
     let b_ms = metric_of(Metric::Median, &out.b_samples_ms);
     let n = out.units.len();
+    let between = pair_sd(&out.units);
     let test = format!(
-        "duet: {n} units (ABBA/BAAB, {} iteration(s) per block) on {} worker pair(s); Hodges-Lehmann estimate, Wilcoxon signed-rank interval at each of up to {} planned looks, alpha {ALPHA} spent quadratically (valid at every look)",
+        "duet: {n} units (ABBA/BAAB, {} iteration(s) per block) on {} worker pair(s); Hodges-Lehmann estimate, Wilcoxon signed-rank interval{} at each of up to {} planned looks, alpha {ALPHA} spent quadratically (valid at every look)",
         out.per_block,
         out.units.iter().map(|u| u.pair).max().map_or(0, |p| p + 1),
+        if between > 0.0 {
+            format!(
+                " widened by the worker pairs' random effect (between-pair sd {:.1}%)",
+                pct(between)
+            )
+        } else {
+            String::new()
+        },
         sequential::LOOKS
     );
     let mut v = ModelVerdict {

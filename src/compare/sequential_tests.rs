@@ -233,3 +233,42 @@ fn real_slowdowns_are_caught_and_large_ones_early() {
         "+20% is called at the first look"
     );
 }
+
+#[test]
+fn the_pair_effect_widens_only_when_pairs_disagree_beyond_their_own_noise() {
+    // 4 pairs of 6 units each, unit noise +-0.01 around each pair's centre.
+    let noise = [-0.01, 0.004, 0.01, -0.004, 0.0, 0.002];
+    let units = |centres: [f64; 4]| -> (Vec<f64>, Vec<u32>) {
+        let mut d = Vec::new();
+        let mut p = Vec::new();
+        for (k, c) in centres.iter().enumerate() {
+            for e in noise {
+                d.push(c + e);
+                p.push(k as u32);
+            }
+        }
+        (d, p)
+    };
+    // Pairs that agree: unchanged.
+    let (d, p) = units([0.0; 4]);
+    let i = shift_interval(&d, 0.01).unwrap();
+    assert_eq!(with_pair_effect(i, &d, &p), (i, 0.0));
+    // A pure warm-up-order effect (even pairs -2%, odd +2%) is a fixed effect: unchanged.
+    let (d, p) = units([-0.02, 0.02, -0.02, 0.02]);
+    let i = shift_interval(&d, 0.01).unwrap();
+    assert_eq!(with_pair_effect(i, &d, &p).1, 0.0);
+    // Pairs scattered at random (+-3%) beyond their noise: wider on both sides, same estimate.
+    let (d, p) = units([0.03, 0.0, -0.03, 0.01]);
+    let i = shift_interval(&d, 0.01).unwrap();
+    let (w, tau) = with_pair_effect(i, &d, &p);
+    assert!(tau > 0.015 && tau < 0.05, "{tau}");
+    assert!(
+        w.low < i.low && w.high > i.high && w.estimate == i.estimate,
+        "{w:?} {i:?}"
+    );
+    // Two pairs leave no degree of freedom beside the warm-up-order means: unchanged.
+    let two: Vec<usize> = (0..d.len()).filter(|&k| p[k] < 2).collect();
+    let (d2, p2): (Vec<f64>, Vec<u32>) = two.iter().map(|&k| (d[k], p[k])).unzip();
+    let i2 = shift_interval(&d2, 0.01).unwrap();
+    assert_eq!(with_pair_effect(i2, &d2, &p2), (i2, 0.0));
+}
