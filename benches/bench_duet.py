@@ -68,7 +68,8 @@ def measure(a, cases):
         b = variant_config(a.out, case, a.threshold, a.budget)
         t0 = time.time()
         r = subprocess.run([a.bin, "ab", "-c", base, "--model", "encoder", "--a-config", base,
-                            "--b-config", b, "--format", "json", "-q", "-o", dest],
+                            "--b-config", b, "--worker-pairs", str(a.pairs), "--format", "json", "-q",
+                            "-o", dest],
                            capture_output=True, text=True)
         if r.returncode not in (0, 1, 3):
             sys.exit(f"ab failed ({r.returncode}) for {case}:\n{r.stderr}")
@@ -171,6 +172,26 @@ def aa_checks(vs):
                                "difference_pct": pct(diff),
                                "difference_ci95_pct": [pct(boots[50]), pct(boots[1949])],
                                "units": [len(p1), len(p2)]}
+    # The random part of the pair effect: per duet, the difference of its two pairs' centres is
+    # the warm-up-order effect (the same in every duet) plus the pairs' random process offsets
+    # plus unit noise; its spread across duets, less the unit-noise part, is 2 tau^2 (tau: the
+    # sd of one pair's random offset, what sequential::with_pair_effect estimates within a duet).
+    diffs, noise = [], []
+    for v in vs:
+        g = {}
+        for r in v["rounds"]:
+            g.setdefault(r["pair"], []).append(math.log(1 + r["change_pct"] / 100))
+        if len(g.get(1, [])) >= 2 and len(g.get(2, [])) >= 2:
+            hl = lambda x: statistics.median([(x[i] + x[j]) / 2 for i in range(len(x)) for j in range(i, len(x))])
+            diffs.append(hl(g[2]) - hl(g[1]))
+            sw2 = (statistics.variance(g[1]) * (len(g[1]) - 1) + statistics.variance(g[2]) * (len(g[2]) - 1)) / (len(g[1]) + len(g[2]) - 2)
+            noise.append(1.047 * sw2 * (1 / len(g[1]) + 1 / len(g[2])))
+    if len(diffs) >= 3:
+        tau2 = (statistics.variance(diffs) - statistics.mean(noise)) / 2
+        out["pair_difference"] = {"duets": len(diffs), "mean_pct": statistics.mean(diffs) * 100,
+                                  "sd_pct": statistics.stdev(diffs) * 100,
+                                  "unit_noise_sd_pct": math.sqrt(statistics.mean(noise)) * 100,
+                                  "random_pair_sd_pct": math.sqrt(max(tau2, 0.0)) * 100}
     print("A/A checks:", json.dumps(out, indent=1))
     return out
 
@@ -181,6 +202,7 @@ def main():
     ap.add_argument("--cases", default="aa:20,p5:20,ffn1728:10,p20:10")
     ap.add_argument("--threshold", type=float, default=2.0)
     ap.add_argument("--budget", type=float, default=60.0)
+    ap.add_argument("--pairs", type=int, default=2, help="--worker-pairs of every duet")
     ap.add_argument("--out", default=os.path.join(HERE, "out-duet"))
     ap.add_argument("--summary-only", action="store_true")
     a = ap.parse_args()

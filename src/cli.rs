@@ -564,10 +564,10 @@ pub struct DuetKnobs {
 
     /// Fresh pairs of worker processes that take the units in turn. The variant warmed up
     /// second tends to measure faster for its whole life, and each process runs at its own
-    /// speed; the warm-up order alternates between pairs (an even number cancels it), and with
-    /// 4 or more pairs the processes' own differences are estimated and counted in the interval
-    /// (docs/verdict.md).
-    #[arg(long = "worker-pairs", default_value_t = 4, value_name = "P")]
+    /// speed; the warm-up order alternates between pairs (an even number cancels it). With 4 or
+    /// more pairs the processes' own differences are estimated and counted in the interval: more
+    /// honest, but each pair costs a start and a warm-up (docs/verdict.md).
+    #[arg(long = "worker-pairs", default_value_t = 2, value_name = "P")]
     pub pairs: u32,
 }
 

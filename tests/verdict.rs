@@ -495,7 +495,7 @@ fn ab(d: &Dir, extra: &[&str]) -> (i32, Value, String) {
             "-q",
         ])
         .args(extra)
-        // 2 pairs (the default is 4) keep the tests quick; 4 units use both.
+        // 2 pairs (the default) unless a test asks otherwise; 4 units use both.
         .args(if extra.contains(&"--worker-pairs") {
             &[][..]
         } else {
