@@ -7,20 +7,27 @@ other thresholds without measuring again (--rejudge).
 
 Variants (made by benches/gen_encoder_variants.py and benches/gen_structural_variants.py):
   aa        the same model file on both sides (A/A: any `regressed` is a false alarm)
-  p5, p20   5% / 20% more input frames (a longer input: proportionally more real work)
+  p3, p5, p20  3% / 5% / 20% more input frames (a longer input: proportionally more real work)
   ffn1728   feed-forward layers 12.5% wider (a structurally different model)
+  ffn1792   feed-forward layers 16.7% wider
   layers5   one more encoder layer
 The true slowdown of each variant is estimated from all its units pooled (median of the unit
 ratios), not assumed.
 
+With --neighbour pinned|cache, benches/noisy_neighbour.sh runs for the whole measurement (a busy
+loop on the pinned CPU 0 and memory streaming on CPU 1, or only the streaming), and the verdicts
+go to benches/out-duet-<neighbour> unless --out says otherwise.
+
 Usage: python3 benches/bench_duet.py --bin target/release/bench-gate [--cases aa:20,p5:20]
-       [--threshold 2] [--budget 60] [--out benches/out-duet] [--summary-only]
+       [--threshold 2] [--budget 60] [--pairs 2] [--neighbour pinned|cache]
+       [--out benches/out-duet] [--summary-only]
 """
 import argparse
 import glob
 import json
 import math
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -29,7 +36,17 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 BASE = os.path.join(REPO, "fixtures", "models", "whisper-tiny", "encoder_model.onnx")
-FRAMES = {"p5": 3150, "p10": 3300, "p20": 3600}
+
+
+def frames(case):
+    """Mel frames of a longer-input variant `pX` (gen_encoder_variants.py: 1500 * (1 + X/100)
+    positions after the stride-2 conv, fed twice as many frames); None for other cases."""
+    if not case.startswith("p"):
+        return None
+    try:
+        return 2 * round(1500 * (1 + float(case[1:]) / 100))
+    except ValueError:
+        return None
 
 
 def config(out, name, model, frames, threshold, budget):
@@ -48,9 +65,9 @@ def config(out, name, model, frames, threshold, budget):
 def variant_config(out, case, threshold, budget):
     if case == "aa":
         return config(out, "aa", BASE, 3000, threshold, budget)
-    if case in FRAMES:
+    if frames(case):
         model = os.path.join(HERE, "models", f"encoder-{case}.onnx")
-        return config(out, case, model, FRAMES[case], threshold, budget)
+        return config(out, case, model, frames(case), threshold, budget)
     model = os.path.join(HERE, "models", f"encoder-{case}.onnx")
     return config(out, case, model, 3000, threshold, budget)
 
@@ -203,13 +220,26 @@ def main():
     ap.add_argument("--threshold", type=float, default=2.0)
     ap.add_argument("--budget", type=float, default=60.0)
     ap.add_argument("--pairs", type=int, default=2, help="--worker-pairs of every duet")
-    ap.add_argument("--out", default=os.path.join(HERE, "out-duet"))
+    ap.add_argument("--neighbour", choices=["pinned", "cache"],
+                    help="run benches/noisy_neighbour.sh with this argument while measuring")
+    ap.add_argument("--out")
     ap.add_argument("--summary-only", action="store_true")
     a = ap.parse_args()
+    a.out = a.out or os.path.join(HERE, "out-duet" + (f"-{a.neighbour}" if a.neighbour else ""))
     os.makedirs(a.out, exist_ok=True)
     cases = [(c.split(":")[0], int(c.split(":")[1])) for c in a.cases.split(",")]
     if not a.summary_only:
-        measure(a, cases)
+        neighbour = None
+        if a.neighbour:
+            neighbour = subprocess.Popen(["bash", os.path.join(HERE, "noisy_neighbour.sh"), a.neighbour],
+                                         start_new_session=True)
+            time.sleep(2)
+        try:
+            measure(a, cases)
+        finally:
+            if neighbour:
+                os.killpg(neighbour.pid, signal.SIGTERM)
+                neighbour.wait()
     summary(a)
 
 

@@ -21,7 +21,7 @@ mod outfile;
 pub mod validate;
 
 pub use measure::{Profile, measure_model, now};
-pub use outfile::{check_output_path, check_outputs, same_file, write_atomic};
+pub use outfile::{check_output_path, check_outputs, given_outputs, same_file, write_atomic};
 
 /// Bumped on any incompatible change; readers refuse newer versions.
 pub const SCHEMA_VERSION: u32 = 1;

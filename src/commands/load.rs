@@ -63,11 +63,8 @@ pub fn load(args: &LoadArgs) -> Result<u8> {
             bail!("--mode open needs --rate R > 0 (got {r:?})\n  fix: e.g. --mode open --rate 5")
         }
     };
-    let outputs: Vec<(&str, &std::path::Path)> =
-        [("-o", &args.output), ("--markdown", &args.markdown)]
-            .into_iter()
-            .filter_map(|(f, p)| Some((f, p.as_deref()?)))
-            .collect();
+    let outputs =
+        crate::result::given_outputs(&[("-o", &args.output), ("--markdown", &args.markdown)]);
     crate::result::check_outputs(&outputs, &config.input_files())?;
     let choice = config.cpu_choice(args.cpus.as_deref())?;
     (config.cpus, config.cpus_origin) = (choice.cpus.clone(), choice.origin.clone());

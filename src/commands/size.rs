@@ -21,14 +21,11 @@ pub fn size(args: &SizeArgs) -> Result<u8> {
             "--target-rps {rps}: the target load must be a positive number of requests per second\n  fix: pass the expected peak load, e.g. --target-rps 10"
         );
     }
-    let outputs: Vec<(&str, &Path)> = [
+    let outputs = crate::result::given_outputs(&[
         ("-o", &args.output),
         ("--markdown", &args.markdown),
         ("--ratio-config", &args.ratio_config),
-    ]
-    .into_iter()
-    .filter_map(|(f, p)| Some((f, p.as_deref()?)))
-    .collect();
+    ]);
     let default_config = Path::new("benchmark.toml");
     let read: Vec<(&str, &Path)> = [
         ("--reference", args.reference.as_deref()),

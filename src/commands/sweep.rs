@@ -30,11 +30,8 @@ pub fn sweep(args: &SweepArgs) -> Result<u8> {
     threads.sort_unstable();
     threads.dedup();
     config.keep_models(&args.models)?;
-    let outputs: Vec<(&str, &std::path::Path)> =
-        [("-o", &args.output), ("--markdown", &args.markdown)]
-            .into_iter()
-            .filter_map(|(f, p)| Some((f, p.as_deref()?)))
-            .collect();
+    let outputs =
+        crate::result::given_outputs(&[("-o", &args.output), ("--markdown", &args.markdown)]);
     crate::result::check_outputs(&outputs, &config.input_files())?;
     // Default: every CPU bench-gate was started with: the quota, not affinity, is the constraint.
     let choice = CpuChoice::from_flag(

@@ -481,6 +481,10 @@ pub fn verdict(
         ),
     };
     v.reasons.insert(0, why);
+    if c == Call::Continue {
+        v.reasons
+            .insert(1, undecided_fix(&i, th, look.units, out, architecture));
+    }
     v.verdict = verdict;
     if !v.contamination.is_empty() {
         v.verdict = Verdict::Inconclusive;
@@ -493,6 +497,40 @@ pub fn verdict(
         );
     }
     v
+}
+
+/// What would have decided an undecided duet: at the noise it measured, how long a run would
+/// decide a change of the size it estimated (a noisy spell of a shared runner can need several
+/// times the default budget; docs/verdict.md, "The duet, measured").
+fn undecided_fix(
+    i: &ShiftInterval,
+    th: f64,
+    units: usize,
+    out: &DuetOutcome,
+    architecture: &str,
+) -> String {
+    let Some(k) = sequential::length_to_decide(i, th).filter(|k| *k <= 100.0) else {
+        return format!(
+            "the estimate {:+.1}% is too close to the {:.1}% threshold for any practical run length to decide",
+            pct(i.estimate),
+            pct(th)
+        );
+    };
+    // The look saw `units`; the run measured `out.units` in its wall time (start-up included).
+    let per_unit = out.wall_time.as_secs_f64() / out.units.len().max(1) as f64;
+    let units = (units as f64 * k).ceil();
+    let secs = (units * per_unit).ceil();
+    let would = format!(
+        "if the change is the {:+.1}% measured, about {units} units at this run's noise would decide it (95% power)",
+        pct(i.estimate)
+    );
+    match out.stop {
+        DuetStop::MaxUnits => would,
+        _ => format!(
+            "{would}: about {secs} s, this run had {:.0} s\n  fix: raise [thresholds.{architecture}] ab_time_budget_s to about {secs}, or run the duet on a quieter machine",
+            out.wall_time.as_secs_f64()
+        ),
+    }
 }
 
 #[cfg(test)]

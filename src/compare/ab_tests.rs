@@ -175,29 +175,37 @@ impl Variant for Simulated {
     }
 }
 
+/// One whole duet on the simulated machine (its own seed), B `factor` times slower.
+fn simulated_duet(factor: f64, seed: u64, max_units: usize, pairs: u32) -> DuetOutcome {
+    let machine = Rc::new(RefCell::new(Machine {
+        rng: ChaCha8Rng::seed_from_u64(seed),
+        speed: 1.0,
+    }));
+    let mut start = |_p: u32| -> anyhow::Result<(Box<dyn Variant>, Box<dyn Variant>)> {
+        let v = |factor| Simulated {
+            machine: Rc::clone(&machine),
+            factor,
+        };
+        Ok((Box::new(v(1.0)), Box::new(v(factor))))
+    };
+    let mut p = plan(max_units, pairs);
+    p.per_block = NonZeroU32::new(1);
+    duet(&p, &mut start, &mut |_, _| {}).unwrap()
+}
+
+fn two_pct() -> Thresholds {
+    Thresholds {
+        max_regression_pct: 2.0,
+        ..DEFAULT_THRESHOLDS
+    }
+}
+
 /// Whole duets on the simulated machine: 37 units (the tiny encoder's 60 s) at most, 4 pairs.
 fn simulated_calls(factor: f64, runs: usize, seed: u64) -> Vec<(Verdict, usize)> {
     (0..runs)
         .map(|r| {
-            let machine = Rc::new(RefCell::new(Machine {
-                rng: ChaCha8Rng::seed_from_u64(seed + r as u64),
-                speed: 1.0,
-            }));
-            let mut start = |_p: u32| -> anyhow::Result<(Box<dyn Variant>, Box<dyn Variant>)> {
-                let v = |factor| Simulated {
-                    machine: Rc::clone(&machine),
-                    factor,
-                };
-                Ok((Box::new(v(1.0)), Box::new(v(factor))))
-            };
-            let mut p = plan(37, 4);
-            p.per_block = NonZeroU32::new(1);
-            let out = duet(&p, &mut start, &mut |_, _| {}).unwrap();
-            let t = Thresholds {
-                max_regression_pct: 2.0,
-                ..DEFAULT_THRESHOLDS
-            };
-            let v = verdict("m", "cpu", "x86_64", &t, &out);
+            let out = simulated_duet(factor, seed + r as u64, 37, 4);
+            let v = verdict("m", "cpu", "x86_64", &two_pct(), &out);
             (v.verdict, out.units.len())
         })
         .collect()
@@ -303,4 +311,55 @@ fn process_speed_differences_are_counted_in_the_interval() {
         median(&implied)
     );
     assert!(regressed <= 3, "{regressed} of {runs}");
+}
+
+/// An undecided duet says how long a run would decide it, and that length mostly does: +5% on
+/// the simulated machine, undecided in 20 units, re-run (same seed, so the same first units)
+/// to the length its verdict named.
+#[test]
+fn an_undecided_duet_names_a_length_that_would_decide_it() {
+    let (mut undecided, mut decided) = (0, 0);
+    for seed in 0..60 {
+        let out = simulated_duet(1.05, 9000 + seed, 20, 2);
+        let v = verdict("m", "cpu", "x86_64", &two_pct(), &out);
+        if v.verdict != Verdict::Inconclusive {
+            continue;
+        }
+        undecided += 1;
+        let hint = &v.reasons[1];
+        let Some(units) = hint
+            .split("about ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|n| n.parse::<usize>().ok())
+        else {
+            assert!(hint.contains("too close"), "{hint}");
+            continue;
+        };
+        assert!(units > 20, "{hint}");
+        let longer = simulated_duet(1.05, 9000 + seed, units.min(3000), 2);
+        let w = verdict("m", "cpu", "x86_64", &two_pct(), &longer);
+        decided += usize::from(w.verdict == Verdict::Regressed);
+    }
+    eprintln!("{decided} of {undecided}");
+    assert!(undecided >= 10, "{undecided}");
+    assert!(decided * 3 >= undecided * 2, "{decided} of {undecided}");
+}
+
+/// A time-budget stop names the knob and a budget.
+#[test]
+fn an_undecided_duet_at_its_budget_says_which_budget_would_do() {
+    let mut out = (9000..9060)
+        .map(|seed| simulated_duet(1.05, seed, 20, 2))
+        .find(|o| o.decision.is_some_and(|d| d.2 == Call::Continue))
+        .expect("an undecided duet among 60");
+    out.stop = DuetStop::Budget;
+    out.wall_time = Duration::from_secs(60);
+    let v = verdict("m", "cpu", "x86_64", &two_pct(), &out);
+    assert_eq!(v.verdict, Verdict::Inconclusive, "{:?}", v.reasons);
+    assert!(
+        v.reasons[1].contains("fix: raise [thresholds.x86_64] ab_time_budget_s to about"),
+        "{:?}",
+        v.reasons
+    );
 }

@@ -273,6 +273,22 @@ pub fn minimum_detectable(i: &ShiftInterval, t: f64) -> f64 {
     t + half + Z_POWER * se
 }
 
+/// How many times this look's units would decide, with 95% power, a change of the size this
+/// look estimated: the interval's side toward the threshold plus [`Z_POWER`] standard errors must
+/// fit in the gap between the estimate and the threshold, and at the same level both fall as one
+/// over the square root of the units (the arithmetic of [`minimum_detectable`], solved for the
+/// length). At least 1; `None` when the estimate sits on the threshold (no length would).
+pub fn length_to_decide(i: &ShiftInterval, t: f64) -> Option<f64> {
+    let (gap, side) = if i.estimate > t {
+        (i.estimate - t, i.estimate - i.low)
+    } else {
+        (t - i.estimate, i.high - i.estimate)
+    };
+    let z = normal_quantile(1.0 - i.alpha / 2.0);
+    let needed = side * (1.0 + Z_POWER / z);
+    (gap > 1e-9 && needed.is_finite()).then(|| (needed / gap).powi(2).max(1.0))
+}
+
 /// The standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9).
 pub fn normal_quantile(p: f64) -> f64 {
     const A: [f64; 6] = [

@@ -272,3 +272,37 @@ fn the_pair_effect_widens_only_when_pairs_disagree_beyond_their_own_noise() {
     let i2 = shift_interval(&d2, 0.01).unwrap();
     assert_eq!(with_pair_effect(i2, &d2, &p2), (i2, 0.0));
 }
+
+#[test]
+fn the_length_to_decide_grows_as_the_square_of_the_margin() {
+    let z = normal_quantile(0.975);
+    let k = 1.0 + Z_POWER / z;
+    // Above the threshold: the lower side (0.02) plus power must fit in the gap (0.01).
+    let i = ShiftInterval {
+        estimate: 0.03,
+        low: 0.01,
+        high: 0.06,
+        alpha: 0.05,
+    };
+    let l = length_to_decide(&i, 0.02).unwrap();
+    assert!((l - (2.0 * k).powi(2)).abs() < 1e-9, "{l}");
+    // Below it: the upper side must come under it; half the gap, four times the length.
+    let j = ShiftInterval {
+        estimate: 0.0,
+        low: -0.03,
+        high: 0.03,
+        alpha: 0.05,
+    };
+    let far = length_to_decide(&j, 0.04).unwrap();
+    let near = length_to_decide(&j, 0.02).unwrap();
+    assert!((near / far - 4.0).abs() < 1e-9, "{near} {far}");
+    // Decided with room to spare: no longer run needed. On the threshold: no length decides.
+    let wide_margin = ShiftInterval {
+        estimate: 0.2,
+        low: 0.19,
+        high: 0.21,
+        alpha: 0.05,
+    };
+    assert_eq!(length_to_decide(&wide_margin, 0.02), Some(1.0));
+    assert_eq!(length_to_decide(&i, 0.03), None);
+}

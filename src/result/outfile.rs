@@ -167,6 +167,15 @@ fn same_place(a: &Path, b: &Path) -> bool {
     abs(a) == abs(b)
 }
 
+/// The outputs a command was given, each with the flag that named it, for [`check_outputs`]:
+/// flags left unset are skipped.
+pub fn given_outputs<'a>(flags: &[(&'a str, &'a Option<PathBuf>)]) -> Vec<(&'a str, &'a Path)> {
+    flags
+        .iter()
+        .filter_map(|(f, p)| Some((*f, p.as_deref()?)))
+        .collect()
+}
+
 /// Checks every output of a command before it starts its work: each can be written
 /// ([`check_output_path`]), none is also one of its `inputs` (device outputs such as
 /// `/dev/null` excepted), and no two outputs name the same file. Outputs and inputs come with
