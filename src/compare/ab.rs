@@ -520,14 +520,14 @@ fn undecided_fix(
     let per_unit = out.wall_time.as_secs_f64() / out.units.len().max(1) as f64;
     let units = (units as f64 * k).ceil();
     let secs = (units * per_unit).ceil();
-    let would = format!(
-        "if the change is the {:+.1}% measured, about {units} units at this run's noise would decide it (95% power)",
-        pct(i.estimate)
-    );
+    // The number first: the PR comment cuts a reason at 120 characters.
+    let change = pct(i.estimate);
     match out.stop {
-        DuetStop::MaxUnits => would,
+        DuetStop::MaxUnits => format!(
+            "the {change:+.1}% measured needs about {units} units to decide at this run's noise (95% power)"
+        ),
         _ => format!(
-            "{would}: about {secs} s, this run had {:.0} s\n  fix: raise [thresholds.{architecture}] ab_time_budget_s to about {secs}, or run the duet on a quieter machine",
+            "the {change:+.1}% measured needs about {secs} s ({units} units) to decide at this run's noise (95% power; this run had {:.0} s)\n  fix: raise [thresholds.{architecture}] ab_time_budget_s to about {secs}, or run the duet on a quieter machine",
             out.wall_time.as_secs_f64()
         ),
     }

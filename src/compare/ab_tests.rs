@@ -362,4 +362,11 @@ fn an_undecided_duet_at_its_budget_says_which_budget_would_do() {
         "{:?}",
         v.reasons
     );
+    // The PR comment keeps the first 120 characters of a reason: the numbers must be in them.
+    let first = v.reasons[1].lines().next().unwrap();
+    assert!(first.chars().count() <= 120, "{first}");
+    assert!(
+        first.contains(" s (") && first.contains(" units)"),
+        "{first}"
+    );
 }
