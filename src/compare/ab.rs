@@ -118,6 +118,8 @@ pub struct DuetOutcome {
     pub drift: Result<OutputDrift, String>,
     /// Per pair, (A, B): memory, and for the first pair the profiled pass; `Err` says why not.
     pub after: Vec<(Result<AfterRun, String>, Result<AfterRun, String>)>,
+    /// The plan the duet ran under, so its verdict can name the knob that stopped it.
+    pub plan: DuetPlan,
 }
 
 /// A fresh pair of variants (A, B) for pair number `p`.
@@ -192,6 +194,7 @@ pub fn duet(
         wall_time: Duration::ZERO,
         drift: Err("not compared".into()),
         after: Vec::new(),
+        plan: *plan,
     };
     let mut during = Vec::new();
     let mut unit_s = Vec::new();
@@ -338,7 +341,9 @@ fn plan_threshold(plan: &DuetPlan, a_samples_ms: &[f64]) -> f64 {
     )
 }
 
-/// The verdict of a duet for model `name` on `cpu_model`.
+/// The verdict of a duet for model `name` on `cpu_model`. A duet that measured too little for
+/// an interval (nothing at all, when start-up ate the budget) is `inconclusive` with a sentence
+/// naming the knob that stopped it; its latencies are then absent, never NaN.
 pub fn verdict(
     name: &str,
     cpu_model: &str,
@@ -346,8 +351,9 @@ pub fn verdict(
     t: &Thresholds,
     out: &DuetOutcome,
 ) -> ModelVerdict {
-    let a_ms = metric_of(Metric::Median, &out.a_samples_ms);
-    let b_ms = metric_of(Metric::Median, &out.b_samples_ms);
+    let finite = |x: f64| Some(x).filter(|x| x.is_finite());
+    let a_ms = finite(metric_of(Metric::Median, &out.a_samples_ms));
+    let b_ms = finite(metric_of(Metric::Median, &out.b_samples_ms));
     let n = out.units.len();
     let between = pair_sd(&out.units);
     let test = format!(
@@ -366,18 +372,19 @@ pub fn verdict(
     );
     let mut v = ModelVerdict {
         contamination: contamination::reasons_interleaved(&out.during),
-        baseline: Some(BaselineUsed {
+        baseline: a_ms.map(|center_ms| BaselineUsed {
             source: "variant A".into(),
-            center_ms: a_ms,
+            center_ms,
             runs_used: n,
             runs_total: n,
         }),
-        candidate_ms: Some(b_ms),
+        candidate_ms: b_ms,
         iterations: (out.a_samples_ms.len() + out.b_samples_ms.len()) as u32,
         wall_time_s: out.wall_time.as_secs_f64(),
         rounds: out
             .units
             .iter()
+            .filter(|u| u.log_ratio.is_finite())
             .map(|u| RoundChange {
                 first: serde_json::to_value(u.order)
                     .ok()
@@ -395,7 +402,7 @@ pub fn verdict(
                 .into(),
         );
     }
-    let th = threshold(t.max_regression_pct, t.min_abs_ms, a_ms);
+    let th = threshold(t.max_regression_pct, t.min_abs_ms, a_ms.unwrap_or(f64::NAN));
     match &out.drift {
         Ok(d) => {
             if d.status == drift::DriftStatus::Changed {
@@ -415,12 +422,8 @@ pub fn verdict(
     }
     let Some((look, i, c)) = out.decision else {
         v.verdict = Verdict::Inconclusive;
-        v.reasons.insert(
-            0,
-            format!(
-                "only {n} unit(s) fit in the time budget: too few for an interval\n  fix: raise [thresholds.{architecture}] ab_time_budget_s"
-            ),
-        );
+        v.reasons
+            .insert(0, too_little(n, out, architecture).to_string());
         return v;
     };
     v.change_pct = Some(pct(i.estimate));
@@ -429,7 +432,7 @@ pub fn verdict(
         high: pct(i.high),
     });
     v.noise_pct = Some(pct((i.high - i.low) / 2.0));
-    v.mde_pct = Some(pct(sequential::minimum_detectable(&i, th)));
+    v.mde_pct = finite(pct(sequential::minimum_detectable(&i, th)));
     let interval = format!(
         "[{:+.1}%, {:+.1}%] ({:.1}% interval at look {} of {}, {} units)",
         pct(i.low),
@@ -470,13 +473,10 @@ pub fn verdict(
         Call::Continue => (
             Verdict::Inconclusive,
             format!(
-                "{:+.1}%: the interval {interval} still straddles the {:.1}% threshold when the {} ran out",
+                "{:+.1}%: the interval {interval} still straddles the {:.1}% threshold when {}",
                 pct(i.estimate),
                 pct(th),
-                match out.stop {
-                    DuetStop::MaxUnits => "unit limit",
-                    _ => "time budget",
-                }
+                stopped_by(out, architecture)
             ),
         ),
     };
@@ -497,6 +497,49 @@ pub fn verdict(
         );
     }
     v
+}
+
+/// What stopped an undecided duet, naming the knob: "the --max-units limit (4 units) was
+/// reached", "the 60 s time budget ran out".
+fn stopped_by(out: &DuetOutcome, architecture: &str) -> String {
+    match out.stop {
+        DuetStop::MaxUnits => format!(
+            "the --max-units limit ({} units) was reached",
+            out.plan.max_units.unwrap_or(out.units.len())
+        ),
+        _ => format!(
+            "the {:.0} s time budget (--budget, else [thresholds.{architecture}] ab_time_budget_s) ran out",
+            out.plan.budget.as_secs_f64()
+        ),
+    }
+}
+
+/// Why a duet with too few units for an interval decided nothing, and what to change: the
+/// budget must hold start-up, warm-up and a dozen units; `--max-units` must allow an interval.
+/// The first line is short: the PR comment's headline quotes it.
+fn too_little(n: usize, out: &DuetOutcome, architecture: &str) -> String {
+    let wall = out.wall_time.as_secs_f64();
+    let budget = out.plan.budget.as_secs_f64();
+    let budget_fix = |above: f64| {
+        format!(
+            "fix: raise --budget (else [thresholds.{architecture}] ab_time_budget_s) well above {above:.0} s"
+        )
+    };
+    match (out.stop, n) {
+        (DuetStop::MaxUnits, _) => format!(
+            "only {n} unit(s) measured, too few for an interval: {}\n  fix: raise --max-units to at least {}",
+            stopped_by(out, architecture),
+            sequential::MIN_UNITS.max(n + 1)
+        ),
+        (_, 0) => format!(
+            "no unit measured: starting and warming the workers took {wall:.0} s of the {budget:.0} s time budget\n  {}",
+            budget_fix(wall.max(budget))
+        ),
+        _ => format!(
+            "only {n} unit(s) measured in the {budget:.0} s time budget, too few for an interval\n  {}",
+            budget_fix(budget)
+        ),
+    }
 }
 
 /// What would have decided an undecided duet: at the noise it measured, how long a run would
@@ -524,7 +567,7 @@ fn undecided_fix(
     let change = pct(i.estimate);
     match out.stop {
         DuetStop::MaxUnits => format!(
-            "the {change:+.1}% measured needs about {units} units to decide at this run's noise (95% power)"
+            "the {change:+.1}% measured needs about {units} units to decide at this run's noise (95% power)\n  fix: raise --max-units to about {units}"
         ),
         _ => format!(
             "the {change:+.1}% measured needs about {secs} s ({units} units) to decide at this run's noise (95% power; this run had {:.0} s)\n  fix: raise [thresholds.{architecture}] ab_time_budget_s to about {secs}, or run the duet on a quieter machine",

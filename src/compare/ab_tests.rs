@@ -233,14 +233,90 @@ fn a_real_slowdown_on_a_drifting_machine_is_caught() {
 }
 
 #[test]
-fn too_few_units_for_an_interval_is_inconclusive_and_says_how_to_fix_it() {
+fn too_few_units_for_an_interval_is_inconclusive_and_names_the_unit_limit() {
     let mut start = doubling(Rc::new(RefCell::new(Vec::new())));
     let out = duet(&plan(3, 1), &mut start, &mut |_, _| {}).unwrap();
     assert_eq!(out.stop, DuetStop::MaxUnits);
     assert_eq!(out.decision, None);
     let v = verdict("m", "cpu", "x86_64", &DEFAULT_THRESHOLDS, &out);
     assert_eq!(v.verdict, Verdict::Inconclusive);
-    assert!(v.reasons[0].contains("ab_time_budget_s"), "{:?}", v.reasons);
+    // The knob that stopped it is --max-units, not the time budget.
+    assert!(
+        v.reasons[0].contains("only 3 unit(s) measured")
+            && v.reasons[0].contains("--max-units limit (3 units)")
+            && v.reasons[0].contains("fix: raise --max-units to at least 12")
+            && !v.reasons[0].contains("ab_time_budget_s"),
+        "{:?}",
+        v.reasons
+    );
+}
+
+/// A duet whose budget start-up ate: no unit, so no latency to show. The verdict is an
+/// ordinary `inconclusive` whose numbers are absent (never NaN), and every reader of a verdict
+/// file reads it back.
+#[test]
+fn a_duet_that_measured_nothing_is_an_inconclusive_every_reader_reads() {
+    let mut start = doubling(Rc::new(RefCell::new(Vec::new())));
+    let mut p = plan(100, 2);
+    p.budget = Duration::ZERO;
+    p.max_units = None;
+    let out = duet(&p, &mut start, &mut |_, _| {}).unwrap();
+    assert_eq!((out.units.len(), out.stop), (0, DuetStop::Budget));
+    let v = verdict("m", "cpu", "x86_64", &DEFAULT_THRESHOLDS, &out);
+    assert_eq!(v.verdict, Verdict::Inconclusive);
+    assert_eq!((v.baseline.as_ref(), v.candidate_ms), (None, None));
+    assert!(
+        v.reasons[0].starts_with(
+            "no unit measured: starting and warming the workers took 0 s of the 0 s time budget"
+        ) && v.reasons[0]
+            .contains("fix: raise --budget (else [thresholds.x86_64] ab_time_budget_s)"),
+        "{:?}",
+        v.reasons
+    );
+    let report = crate::compare::VerdictReport::new(crate::compare::Mode::Ab, vec![v], false);
+    assert_eq!(
+        report.exit_code, 0,
+        "inconclusive with on_inconclusive = warn"
+    );
+    let json = report.to_json();
+    assert!(!json.contains("NaN"), "{json}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("verdict.json");
+    std::fs::write(&path, &json).unwrap();
+    let back = crate::compare::VerdictReport::read(&path).expect("compare's reader");
+    assert_eq!(back.models[0].verdict, Verdict::Inconclusive);
+    let view = crate::report::read::read_verdict(&path).expect("report's reader");
+    assert_eq!(view.models.len(), 1);
+}
+
+/// Whatever a duet measured, even NaN samples from a broken variant, the verdict written holds
+/// finite numbers or none, and reads back.
+#[test]
+fn non_finite_measurements_never_reach_the_verdict_file() {
+    for bad in [f64::NAN, f64::INFINITY, 0.0] {
+        let mut start = doubling(Rc::new(RefCell::new(Vec::new())));
+        let mut out = duet(&plan(14, 1), &mut start, &mut |_, _| {}).unwrap();
+        out.a_samples_ms = vec![bad; 4];
+        out.units[0].log_ratio = f64::NAN;
+        let v = verdict("m", "cpu", "x86_64", &DEFAULT_THRESHOLDS, &out);
+        let report = crate::compare::VerdictReport::new(crate::compare::Mode::Ab, vec![v], false);
+        let json = report.to_json();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let m = &value["models"][0];
+        if bad.is_finite() {
+            assert_eq!(m["baseline"]["center_ms"], 0.0, "{bad}: {m:#}");
+        } else {
+            assert!(m["baseline"].is_null(), "{bad}: {m:#}");
+        }
+        let finite_units = out.units.len() - 1;
+        assert_eq!(
+            m["rounds"].as_array().unwrap().len(),
+            finite_units,
+            "{bad}: {m:#}"
+        );
+        let back: crate::compare::VerdictReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.models.len(), 1);
+    }
 }
 
 #[test]

@@ -194,6 +194,69 @@ impl ModelVerdict {
     }
 }
 
+impl ModelVerdict {
+    /// Every number of the verdict finite or absent: a measurement that produced nothing (a
+    /// duet whose budget start-up ate, a median of no samples) leaves a field out instead of
+    /// writing NaN, which JSON cannot hold and no reader could read back. Called by
+    /// [`VerdictReport::new`], the one way a verdict file is made.
+    pub fn finite_or_absent(&mut self) {
+        fn keep(x: &mut Option<f64>) {
+            if x.is_some_and(|v| !v.is_finite()) {
+                *x = None;
+            }
+        }
+        fn keep_interval(i: &mut Option<PctInterval>) {
+            if i.is_some_and(|i| !(i.low.is_finite() && i.high.is_finite())) {
+                *i = None;
+            }
+        }
+        for x in [
+            &mut self.change_pct,
+            &mut self.noise_pct,
+            &mut self.mde_pct,
+            &mut self.candidate_ms,
+        ] {
+            keep(x);
+        }
+        keep_interval(&mut self.ci_pct);
+        if self
+            .baseline
+            .as_ref()
+            .is_some_and(|b| !b.center_ms.is_finite())
+        {
+            self.baseline = None;
+        }
+        self.rounds.retain(|r| r.change_pct.is_finite());
+        for x in [
+            &mut self.threshold_pct,
+            &mut self.min_abs_ms,
+            &mut self.wall_time_s,
+        ] {
+            if !x.is_finite() {
+                *x = 0.0;
+            }
+        }
+        if self
+            .memory
+            .as_ref()
+            .is_some_and(|m| !m.candidate_mb.is_finite())
+        {
+            self.memory = None;
+        }
+        if let Some(m) = &mut self.memory {
+            for x in [
+                &mut m.baseline_mb,
+                &mut m.change_pct,
+                &mut m.noise_pct,
+                &mut m.threshold_pct,
+            ] {
+                keep(x);
+            }
+            keep_interval(&mut m.ci_pct);
+        }
+    }
+}
+
 impl VerdictReport {
     /// Reads a verdict file this bench-gate wrote (`compare -o`, `ab -o`, the `ci` duet).
     pub fn read(path: &std::path::Path) -> anyhow::Result<VerdictReport> {
@@ -205,7 +268,8 @@ impl VerdictReport {
     }
 
     /// Builds the report; the overall verdict and exit code follow from the models.
-    pub fn new(mode: Mode, models: Vec<ModelVerdict>, require_baseline: bool) -> Self {
+    pub fn new(mode: Mode, mut models: Vec<ModelVerdict>, require_baseline: bool) -> Self {
+        models.iter_mut().for_each(ModelVerdict::finite_or_absent);
         let verdict = models
             .iter()
             .map(|m| m.verdict)

@@ -1,0 +1,106 @@
+//! "Could not decide" is an ordinary verdict, never a setup error: a duet whose time budget
+//! start-up ate measures nothing, and its verdict file is still one that `report`, `ci` and the
+//! PR comment read (issue 18, class 1). The slow start is real: the worker command sleeps
+//! before it starts the real `bench-gate ab-worker`.
+
+mod common;
+
+use common::*;
+
+/// `--b-cmd` that starts this build's worker after `delay_s` seconds.
+fn slow_worker(delay_s: u32, config: &str) -> String {
+    format!(
+        "sleep {delay_s}; exec '{}' ab-worker -c {config} --model vad --cpus \"$BENCH_GATE_AB_CPUS\"",
+        assert_cmd::cargo::cargo_bin("bench-gate").display()
+    )
+}
+
+#[test]
+fn a_duet_that_measured_nothing_is_inconclusive_and_report_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &silero_config(SILERO_INPUTS));
+    let verdict = dir.path().join("verdict.json");
+    let out = bench_gate()
+        .args(["ab", "-q", "--budget", "1", "--worker-pairs", "1", "-c"])
+        .arg(&cfg)
+        .arg("--b-cmd")
+        .arg(slow_worker(2, cfg.to_str().unwrap()))
+        .arg("-o")
+        .arg(&verdict)
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    // Inconclusive with on_inconclusive = "warn" (the default): exit 0, like any other.
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let text = std::fs::read_to_string(&verdict).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let m = &v["models"][0];
+    assert_eq!(m["verdict"], "inconclusive", "{m:#}");
+    assert!(
+        m["baseline"].is_null() && m["candidate_ms"].is_null(),
+        "{m:#}"
+    );
+    let reason = m["reasons"][0].as_str().unwrap();
+    assert!(
+        reason.starts_with("no unit measured") && reason.contains("fix: raise --budget"),
+        "{reason}"
+    );
+    // Both renderings read it and show no NaN.
+    let json = bench_gate()
+        .args(["report", "--format", "json", "--verdict"])
+        .arg(&verdict)
+        .output()
+        .unwrap();
+    let md = bench_gate()
+        .args(["report", "--verdict"])
+        .arg(&verdict)
+        .output()
+        .unwrap();
+    for r in [&json, &md] {
+        let shown = String::from_utf8_lossy(&r.stdout);
+        assert_eq!(r.status.code(), Some(0), "{}", stderr_of(r));
+        assert!(
+            shown.contains("inconclusive") && !shown.contains("NaN"),
+            "{shown}"
+        );
+    }
+}
+
+#[test]
+fn ci_with_a_base_that_measured_nothing_is_inconclusive_not_a_setup_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &silero_config(SILERO_INPUTS));
+    let out = bench_gate()
+        .args([
+            "ci",
+            "--no-comment",
+            "-q",
+            "--budget",
+            "1",
+            "--no-second-opinion",
+            "-c",
+        ])
+        .arg(&cfg)
+        .arg("--baselines")
+        .arg(dir.path().join("baselines"))
+        .arg("--out-dir")
+        .arg(dir.path())
+        .arg("--base-cmd")
+        .arg(slow_worker(2, cfg.to_str().unwrap()))
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("verdict.json")).unwrap())
+            .unwrap();
+    assert_eq!(v["verdict"], "inconclusive", "{v:#}");
+    let comment = std::fs::read_to_string(dir.path().join("comment.md")).unwrap();
+    assert!(
+        comment.contains("inconclusive") && comment.contains("no unit measured"),
+        "{comment}"
+    );
+    assert!(!comment.contains("NaN"), "{comment}");
+}
