@@ -278,7 +278,7 @@ impl Tally {
         } else {
             let diff = (b - a).abs();
             self.diff(a, diff);
-            if !(diff <= tol.atol + tol.rtol * a.abs()) {
+            if diff > tol.atol + tol.rtol * a.abs() {
                 self.mismatched += 1;
             }
         }
@@ -334,7 +334,7 @@ fn tensor(
         }
         _ => {}
     }
-    if a.shape != b.shape || a.values.len() != b.values.len() {
+    if a.shape != b.shape || a.values.elements() != b.values.elements() {
         d.note = Some(format!("shape {:?} became {:?}", a.shape, b.shape));
         return d;
     }

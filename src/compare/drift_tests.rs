@@ -23,7 +23,7 @@ fn with(tensors: Vec<OutputTensor>) -> Outputs {
 fn typed(name: &str, dtype: &str, values: Values) -> OutputTensor {
     OutputTensor {
         name: name.into(),
-        shape: vec![values.len().map_or(1, |n| n as i64)],
+        shape: vec![values.elements().map_or(1, |n| n as i64)],
         dtype: dtype.into(),
         values,
     }

@@ -50,7 +50,7 @@ pub enum Values {
 
 impl Values {
     /// Number of elements; `None` when not read.
-    pub fn len(&self) -> Option<usize> {
+    pub fn elements(&self) -> Option<usize> {
         match self {
             Values::Float(v) => Some(v.len()),
             Values::Int(v) => Some(v.len()),
