@@ -59,6 +59,13 @@ min_abs_ms = 1.0
 
     /// `ab` with B's model `b`: exit code, the JSON verdict's one model, stderr.
     fn ab(&self, b: &str) -> (i32, Value, String) {
+        let (code, stdout, err) = self.ab_as(b, "json");
+        let v: Value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        (code, v["models"][0].clone(), err)
+    }
+
+    /// `ab` with B's model `b` and `--format format`: exit code, stdout, stderr.
+    fn ab_as(&self, b: &str, format: &str) -> (i32, String, String) {
         let mut c = common::bench_gate();
         c.current_dir(self.dir.path());
         let lib = common::repo().join(".ort/lib/libonnxruntime.so.1.32.0");
@@ -76,15 +83,15 @@ min_abs_ms = 1.0
                 "--worker-pairs",
                 "1",
                 "--format",
-                "json",
-                "-q",
+                format,
             ])
+            // Quiet prints nothing but the JSON verdict: the table needs the full output.
+            .args(if format == "json" { &["-q"][..] } else { &[] })
             .output()
             .unwrap();
         let err = common::stderr_of(&out);
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        let model = v["models"][0].clone();
-        (out.status.code().unwrap_or(-1), model, err)
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.code().unwrap_or(-1), stdout, err)
     }
 }
 
@@ -207,12 +214,21 @@ fn every_output_element_type_travels_and_is_compared_with_its_type_named() {
         ("y_i32", "i32", "exact"),
         ("y_u8", "u8", "exact"),
         ("y_bool", "bool", "exact"),
+        ("y_str", "string", "exact"),
     ] {
         let t = tensor(&m, name);
         assert_eq!(t["dtype"], dtype, "{t}");
         assert!(t["compared"].as_str().unwrap().starts_with(how), "{t}");
         assert_eq!(t["elements"], 8, "{t}");
     }
+    // The terminal table says what was compared and how, though nothing changed.
+    let (code, table, err) = d.ab_as("all_types.onnx", "table");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        table.contains("odd: outputs identical: y_bf16 (bf16, isclose atol=1e-4 rtol=1e-3), ")
+            && table.contains(" and 3 more"),
+        "{table}"
+    );
 }
 
 /// The fixture models are the generator's output (fixtures/README.md records the same).
@@ -238,7 +254,7 @@ fn the_odd_output_models_are_the_committed_ones() {
         ),
         (
             "all_types.onnx",
-            "f45ec54f9e081818f93094d8544dc2f197b8da8536d743c329314b27f4688e66",
+            "a509670232654df2922e6428e6a02b342d5c0be0d0a0ef8c123be512a1caa106",
         ),
     ] {
         let bytes = std::fs::read(odd(file)).unwrap();

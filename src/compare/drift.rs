@@ -165,6 +165,9 @@ impl TensorDrift {
     }
 }
 
+/// Most compared outputs named in [`OutputDrift::summary`] when none changed.
+const MAX_LABELS: usize = 4;
+
 /// What the two variants produced, compared.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutputDrift {
@@ -204,14 +207,27 @@ impl OutputDrift {
         } else {
             format!("; {}", skipped.join("; "))
         };
-        let compared = self.tensors.iter().filter(|t| t.was_compared()).count();
+        let compared: Vec<String> = self
+            .tensors
+            .iter()
+            .filter(|t| t.was_compared())
+            .map(TensorDrift::label)
+            .collect();
+        let compared = if compared.len() > MAX_LABELS {
+            format!(
+                "{} and {} more",
+                compared[..MAX_LABELS].join(", "),
+                compared.len() - MAX_LABELS
+            )
+        } else {
+            compared.join(", ")
+        };
         match self.status {
             DriftStatus::Identical => {
-                format!("outputs identical ({compared} compared){tokens}{skipped}")
+                format!("outputs identical: {compared}{tokens}{skipped}")
             }
             DriftStatus::WithinTolerance => format!(
-                "outputs within tolerance ({compared} compared, max abs diff {worst:.3e}; {}){tokens}{skipped}",
-                self.tolerance.method()
+                "outputs within tolerance (max abs diff {worst:.3e}): {compared}{tokens}{skipped}"
             ),
             DriftStatus::Changed => {
                 let what: Vec<String> = self
