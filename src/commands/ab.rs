@@ -92,6 +92,7 @@ impl DuetKnobs {
             tolerance: Tolerance {
                 atol: gate.output_atol,
                 rtol: gate.output_rtol,
+                equal_nan: gate.output_equal_nan,
             },
             fail_on_output_change: gate.on_output_change == OnInconclusive::Fail,
         })

@@ -60,6 +60,7 @@ fn plan(max_units: usize, pairs: u32) -> DuetPlan {
         tolerance: Tolerance {
             atol: 1e-4,
             rtol: 1e-3,
+            equal_nan: false,
         },
         fail_on_output_change: false,
     }

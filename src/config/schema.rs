@@ -427,12 +427,19 @@ pub struct GateSection {
     /// `compare` only reads a finished result and cannot rerun.
     #[serde(default)]
     pub rerun_on_contamination: bool,
-    /// Duet output drift: absolute tolerance of `|a - b| <= atol + rtol * |a|`.
+    /// Duet output drift: absolute tolerance of `|b - a| <= atol + rtol * |a|` (numpy's
+    /// `isclose(b, a)`, A the reference), applied to float outputs (`f32`, `f16`, `bf16`, `f64`);
+    /// integer, boolean and string outputs are compared exactly.
     #[serde(default = "default_output_atol")]
     pub output_atol: f64,
     /// Duet output drift: relative tolerance.
     #[serde(default = "default_output_rtol")]
     pub output_rtol: f64,
+    /// Duet output drift: NaN on both sides counts as the same output (numpy's `equal_nan`).
+    /// Default false: a NaN output is a change even when both sides produce it; NaN against a
+    /// number is always a change.
+    #[serde(default)]
+    pub output_equal_nan: bool,
     /// What outputs that changed beyond the tolerances (or other decoded tokens) do to the check.
     #[serde(default)]
     pub on_output_change: OnInconclusive,
@@ -451,6 +458,7 @@ impl Default for GateSection {
             rerun_on_contamination: false,
             output_atol: default_output_atol(),
             output_rtol: default_output_rtol(),
+            output_equal_nan: false,
             on_output_change: OnInconclusive::Warn,
             assumed_memory_noise_pct: default_memory_noise(),
         }

@@ -144,13 +144,78 @@ pub struct OutputsView {
     pub tensors: Vec<OutputTensorView>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct OutputTensorView {
     pub name: String,
+    /// Element type (`f32`, `i64`, ...; `f32 -> f16` when it changed); absent in older verdicts.
+    #[serde(default)]
+    pub dtype: Option<String>,
+    /// How it was compared: `isclose atol=.. rtol=..`, `exact`, or `not compared: <why>`.
+    #[serde(default)]
+    pub compared: Option<String>,
     #[serde(default)]
     pub max_abs_diff: Option<f64>,
     #[serde(default)]
     pub within_tolerance: bool,
+    #[serde(default)]
+    pub elements: Option<u64>,
+    /// Elements beyond the tolerance (compared exactly: that differ at all).
+    #[serde(default)]
+    pub mismatched: Option<u64>,
+    #[serde(default)]
+    pub nan_mismatched: u64,
+    #[serde(default)]
+    pub inf_mismatched: u64,
+    /// Why it could not be compared element by element (shape, a side lacks it).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl OutputTensorView {
+    /// What was found, for people: `4 of 4 elements differ (4 NaN)`, `max abs diff 2.5e-6`,
+    /// `not compared: ...`, or the note (a changed shape, a side without it).
+    pub fn finding(&self) -> String {
+        if let Some(n) = &self.note {
+            return n.clone();
+        }
+        if let Some(c) = self
+            .compared
+            .as_deref()
+            .filter(|c| c.starts_with("not compared"))
+        {
+            return c.to_string();
+        }
+        let mut parts = Vec::new();
+        if let (Some(m), Some(n)) = (self.mismatched, self.elements)
+            && m > 0
+        {
+            let special: Vec<String> = [
+                (self.nan_mismatched, "NaN"),
+                (self.inf_mismatched, "infinite"),
+            ]
+            .into_iter()
+            .filter(|(k, _)| *k > 0)
+            .map(|(k, what)| format!("{k} {what}"))
+            .collect();
+            parts.push(if special.is_empty() {
+                format!("{m} of {n} elements differ")
+            } else {
+                format!("{m} of {n} elements differ ({})", special.join(", "))
+            });
+        }
+        if let Some(d) = self.max_abs_diff.filter(|d| *d > 0.0) {
+            parts.push(format!("max abs diff {d:.1e}"));
+        }
+        if parts.is_empty() {
+            return if self.within_tolerance {
+                "same"
+            } else {
+                "changed"
+            }
+            .into();
+        }
+        parts.join(", ")
+    }
 }
 
 fn default_metric() -> String {

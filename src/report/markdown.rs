@@ -355,8 +355,49 @@ fn output_drift(w: &mut String, rows: &[Row]) {
             _ => "not compared".to_owned(),
         };
         let _ = writeln!(w, "- {}: {what}{tokens}", inline(&r.verdict.model));
+        output_tensors(w, &o.tensors);
     }
     let _ = writeln!(w);
+}
+
+/// Most output tensors listed under a model; the verdict JSON has them all.
+const MAX_TENSOR_LINES: usize = 8;
+
+/// Under a model's output line, one line per tensor: its type, how it was compared and what
+/// was found, changed ones first.
+fn output_tensors(w: &mut String, tensors: &[super::input::OutputTensorView]) {
+    let mut order: Vec<_> = tensors.iter().collect();
+    order.sort_by_key(|t| t.within_tolerance);
+    for t in order.iter().take(MAX_TENSOR_LINES) {
+        let method = t
+            .compared
+            .as_deref()
+            .filter(|c| !c.starts_with("not compared"));
+        let how: Vec<String> = [t.dtype.as_deref(), method]
+            .into_iter()
+            .flatten()
+            .map(inline)
+            .collect();
+        let how = if how.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", how.join(", "))
+        };
+        let found = t.finding();
+        let found = if t.within_tolerance {
+            inline(&found)
+        } else {
+            format!("**{}**", inline(&found))
+        };
+        let _ = writeln!(w, "  - `{}`{how}: {found}", t.name.replace('`', "'"));
+    }
+    if order.len() > MAX_TENSOR_LINES {
+        let _ = writeln!(
+            w,
+            "  - and {} more outputs (all in the verdict JSON)",
+            order.len() - MAX_TENSOR_LINES
+        );
+    }
 }
 
 /// The committed-baseline verdict beside a duet: one line per model, marked as not deciding.

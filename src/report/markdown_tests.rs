@@ -492,19 +492,49 @@ fn output_drift_is_one_line_per_model_and_a_change_stands_out() {
         tokens_identical: None,
         tensors: vec![OutputTensorView {
             name: "output".into(),
+            dtype: Some("f32".into()),
+            compared: Some("isclose atol=1e-4 rtol=1e-3".into()),
             max_abs_diff: Some(2.5e-6),
             within_tolerance: true,
+            elements: Some(512),
+            mismatched: Some(0),
+            ..OutputTensorView::default()
         }],
     });
     let mut changed = model_verdict("whisper-tiny", Outcome::Pass, Some(0.1));
     changed.outputs = Some(OutputsView {
         status: "changed".into(),
         tokens_identical: Some(false),
-        tensors: vec![OutputTensorView {
-            name: "last_hidden_state".into(),
-            max_abs_diff: Some(0.3),
-            within_tolerance: false,
-        }],
+        tensors: vec![
+            OutputTensorView {
+                name: "last_hidden_state".into(),
+                dtype: Some("f32".into()),
+                compared: Some("isclose atol=1e-4 rtol=1e-3".into()),
+                max_abs_diff: Some(0.3),
+                within_tolerance: false,
+                elements: Some(8),
+                mismatched: Some(5),
+                nan_mismatched: 4,
+                ..OutputTensorView::default()
+            },
+            OutputTensorView {
+                name: "ids".into(),
+                dtype: Some("i64".into()),
+                compared: Some("exact".into()),
+                max_abs_diff: Some(0.0),
+                within_tolerance: true,
+                elements: Some(1),
+                mismatched: Some(0),
+                ..OutputTensorView::default()
+            },
+            OutputTensorView {
+                name: "c".into(),
+                dtype: Some("other".into()),
+                compared: Some("not compared: element type other is not read".into()),
+                within_tolerance: true,
+                ..OutputTensorView::default()
+            },
+        ],
     });
     let md = render(&ReportInput::new(verdict(vec![same, changed])));
     assert!(
@@ -515,6 +545,24 @@ fn output_drift_is_one_line_per_model_and_a_change_stands_out() {
         md.contains(
             "- whisper-tiny: ⚠️ **changed**: last\\_hidden\\_state, **different decoded tokens**"
         ),
+        "{md}"
+    );
+    // Under each model, every output with its type and how it was compared, changes first.
+    assert!(
+        md.contains("  - `output` (f32, isclose atol=1e-4 rtol=1e-3): max abs diff 2.5e-6\n"),
+        "{md}"
+    );
+    let changed_at = md
+        .find(
+            "  - `last_hidden_state` (f32, isclose atol=1e-4 rtol=1e-3): **5 of 8 elements differ (4 NaN), max abs diff 3.0e-1**\n",
+        )
+        .unwrap_or_else(|| panic!("{md}"));
+    let ids_at = md
+        .find("  - `ids` (i64, exact): same\n")
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(changed_at < ids_at, "{md}");
+    assert!(
+        md.contains("  - `c` (other): not compared: element type other is not read\n"),
         "{md}"
     );
 }

@@ -66,6 +66,14 @@ pub fn verdict_table(r: &VerdictReport) -> String {
         if let Some(mem) = &m.memory {
             out.push_str(&format!("  {}: {}\n", m.model, memory_line(mem)));
         }
+        // A change is already among the reasons; otherwise say what was compared, and how.
+        if let Some(o) = m
+            .outputs
+            .as_ref()
+            .filter(|o| o.status != crate::compare::drift::DriftStatus::Changed)
+        {
+            out.push_str(&format!("  {}: {}\n", m.model, o.summary()));
+        }
         if let Some(a) = &m.operators {
             out.push_str(&format!(
                 "  {}: operators whose profiled time changed most (attribution only, not the verdict): {}\n",

@@ -9,8 +9,10 @@ use crate::config::{SessionOptions, WorkloadKind};
 use crate::platform::EnvDelta;
 use crate::result::Fingerprint;
 
-/// Bumped on any incompatible change of the messages below.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Bumped on any incompatible change of the messages below. 2: outputs carry every element
+/// type, floats as base64 bytes so NaN and infinities survive JSON (1 sent `f32`s as numbers,
+/// and a NaN as `null`, which the reader refused).
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The worker's first line, once its model is loaded and warm: who it is and where it runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,5 +92,42 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<Reply>(&line).unwrap(), b);
         assert!(serde_json::from_str::<Request>(r#"{"measure":{"warmup":1}}"#).is_err());
+    }
+
+    #[test]
+    fn outputs_with_nan_and_infinities_cross_the_pipe_unchanged() {
+        use crate::workload::{OutputTensor, Outputs, Values};
+        let o = Outputs {
+            tensors: vec![
+                OutputTensor::f32(
+                    "y",
+                    &[4],
+                    &[f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0],
+                ),
+                OutputTensor {
+                    name: "ids".into(),
+                    shape: vec![1],
+                    dtype: "i64".into(),
+                    values: Values::Int(vec![i128::from(i64::MAX)]),
+                },
+            ],
+            tokens: None,
+        };
+        let line = serde_json::to_string(&Reply::Outputs(Box::new(o.clone()))).unwrap();
+        assert!(
+            !line.contains('\n') && !line.replace(r#""tokens":null"#, "").contains("null"),
+            "{line}"
+        );
+        let Reply::Outputs(back) = serde_json::from_str::<Reply>(&line).unwrap() else {
+            panic!("{line}")
+        };
+        let (Values::Float(got), Values::Float(sent)) =
+            (&back.tensors[0].values, &o.tensors[0].values)
+        else {
+            panic!("{back:?}")
+        };
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(got), bits(sent));
+        assert_eq!(back.tensors[1], o.tensors[1]);
     }
 }

@@ -2,6 +2,7 @@
 //! loaded, inputs prepared, fixtures decoded) and then iterated; only `iterate` is timed.
 
 pub mod onnx;
+pub mod outputs;
 pub mod profiling;
 pub mod whisper;
 
@@ -13,6 +14,7 @@ use ort::value::ValueType;
 use crate::config::{Location, ModelConfig, WorkloadSpec};
 use crate::runtime::{Runtime, RuntimeError};
 
+pub use outputs::{OutputTensor, Outputs, Values};
 pub use profiling::{ArenaStats, ProfiledGraph};
 pub use whisper::audio::AudioError;
 
@@ -53,34 +55,6 @@ pub trait Workload {
     /// ONNX Runtime's arena figures per graph (empty when ORT reports none).
     fn arena(&self) -> Vec<ArenaStats> {
         Vec::new()
-    }
-}
-
-/// What one iteration produced: the `f32` outputs of its last model run and, for `whisper`,
-/// the decoded tokens.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Outputs {
-    pub tensors: Vec<OutputTensor>,
-    #[serde(default)]
-    pub tokens: Option<Vec<i64>>,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct OutputTensor {
-    pub name: String,
-    pub shape: Vec<i64>,
-    pub values: Vec<f32>,
-}
-
-impl OutputTensor {
-    /// The tensor `value` named `name` when it holds `f32`s; `None` for other element types.
-    pub fn of(name: &str, value: &ort::value::DynValue) -> Option<OutputTensor> {
-        let (shape, data) = value.try_extract_tensor::<f32>().ok()?;
-        Some(OutputTensor {
-            name: name.to_string(),
-            shape: shape.iter().copied().collect(),
-            values: data.to_vec(),
-        })
     }
 }
 

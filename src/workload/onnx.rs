@@ -104,7 +104,7 @@ impl OnnxWorkload {
         })
     }
 
-    /// One model run; its `f32` outputs go into `capture` when given.
+    /// One model run; its outputs (every element type) go into `capture` when given.
     fn step(
         &mut self,
         capture: Option<&mut Vec<super::OutputTensor>>,
