@@ -269,3 +269,36 @@ fn the_odd_output_models_are_the_committed_ones() {
     }
     assert!(Path::new(&odd("finite.onnx")).is_file());
 }
+
+/// A failed output check fails the gate whatever the latency says, and both the terminal's
+/// verdict line and the PR comment's headline say so (they said `inconclusive` or `passed`
+/// beside exit 1).
+#[test]
+fn a_failed_output_check_is_the_headline_of_the_table_and_the_comment() {
+    let d = Duet::new("finite.onnx", "on_output_change = \"fail\"");
+    let (code, table, err) = d.ab_as("nan.onnx", "table");
+    assert_eq!(code, 1, "{err}\n{table}");
+    assert!(
+        table.contains("; outputs changed (odd) and on_output_change = \"fail\" (exit 1)"),
+        "{table}"
+    );
+    let (code, json, err) = d.ab_as("nan.onnx", "json");
+    assert_eq!(code, 1, "{err}");
+    let verdict = d.dir.path().join("verdict.json");
+    std::fs::write(&verdict, json).unwrap();
+    let out = common::bench_gate()
+        .args(["report", "--verdict"])
+        .arg(&verdict)
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr_of(&out));
+    let headline = md
+        .lines()
+        .find(|l| l.starts_with("**bench-gate**"))
+        .unwrap();
+    assert!(
+        headline.starts_with("**bench-gate**: ❌ **outputs changed** (odd;"),
+        "{headline}"
+    );
+}

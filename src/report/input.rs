@@ -142,6 +142,9 @@ pub struct OutputsView {
     pub tokens_identical: Option<bool>,
     #[serde(default)]
     pub tensors: Vec<OutputTensorView>,
+    /// `on_output_change = "fail"`: a change fails the check (exit 1) whatever the latency.
+    #[serde(default)]
+    pub fails_check: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

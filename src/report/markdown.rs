@@ -150,6 +150,24 @@ pub fn headline(input: &ReportInput, rows: &[Row]) -> String {
         }
     };
     let gate = "**bench-gate**:";
+    // A failed output check fails the gate (exit 1) whatever the latency verdict says.
+    let failed_outputs: Vec<String> = rows
+        .iter()
+        .filter(|r| {
+            r.verdict
+                .outputs
+                .as_ref()
+                .is_some_and(|o| o.fails_check && o.status == "changed")
+        })
+        .map(|r| inline(&r.verdict.model))
+        .collect();
+    if !failed_outputs.is_empty() {
+        return format!(
+            "{gate} ❌ **outputs changed** ({}; on\\_output\\_change = \"fail\"), latency {}",
+            failed_outputs.join(", "),
+            overall.badge()
+        );
+    }
     match (overall, worst) {
         (Outcome::Regressed, Some(r)) if attribution::memory_only(r) => {
             let m = r.verdict.memory.as_ref();

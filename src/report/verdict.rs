@@ -44,9 +44,27 @@ pub fn verdict_table(r: &VerdictReport) -> String {
         ]);
     }
     let mut out = t.to_string();
+    let failed_outputs: Vec<&str> = r
+        .models
+        .iter()
+        .filter(|m| {
+            m.outputs.as_ref().is_some_and(|o| {
+                o.fails_check && o.status == crate::compare::drift::DriftStatus::Changed
+            })
+        })
+        .map(|m| m.model.as_str())
+        .collect();
     out.push_str(&format!(
-        "\nverdict: {} (exit {})\n",
+        "\nverdict: {}{} (exit {})\n",
         r.verdict.as_str(),
+        if failed_outputs.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; outputs changed ({}) and on_output_change = \"fail\"",
+                failed_outputs.join(", ")
+            )
+        },
         r.exit_code
     ));
     for m in &r.models {
