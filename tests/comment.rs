@@ -232,3 +232,38 @@ fn missing_body_file_is_a_user_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).1.contains("bench-gate report -o"));
 }
+
+/// A server that accepts the connection and never answers costs at most `--timeout-s`, and
+/// the error names what was being done (listing the PR's comments) and the fix.
+#[tokio::test]
+async fn a_server_that_never_answers_is_given_up_on_naming_the_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let body_file = dir.path().join("comment.md");
+    std::fs::write(&body_file, BODY).unwrap();
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(COMMENTS))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([]))
+                .set_delay(std::time::Duration::from_secs(600)),
+        )
+        .mount(&server)
+        .await;
+
+    let started = std::time::Instant::now();
+    let out = run(&server, &body_file, &[], &["--strict", "--timeout-s", "2"]);
+    let took = started.elapsed();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("gave up after 2 s") && stderr.contains("listing the PR's comments"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("  fix: "), "{stderr}");
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "a 2 s bound took {took:?}"
+    );
+    assert_no_token(&out);
+}
