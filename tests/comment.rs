@@ -35,7 +35,9 @@ fn run(server: &MockServer, body_file: &Path, extra: &[(&str, &str)], args: &[&s
         .args(["comment", "--body-file"])
         .arg(body_file)
         .args(["--pr", "7", "--gate", "pr-gate"])
-        .args(args);
+        .args(args)
+        // Far above every bound the tests set: only a hang reaches it (and fails the test).
+        .timeout(std::time::Duration::from_secs(120));
     for (k, v) in extra {
         cmd.env(k, v);
     }
@@ -257,7 +259,12 @@ async fn a_server_that_never_answers_is_given_up_on_naming_the_step() {
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("gave up after 2 s") && stderr.contains("listing the PR's comments"),
+        stderr.contains("gave up after 2 s")
+            && stderr.contains("listing the PR's comments")
+            && stderr.contains(&format!(
+                "waiting for the answer to GET {}{COMMENTS}",
+                server.uri()
+            )),
         "{stderr}"
     );
     assert!(stderr.contains("  fix: "), "{stderr}");

@@ -86,9 +86,14 @@ pub fn ci(a: &CiArgs) -> Result<u8> {
         );
         if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
             let md = std::fs::read_to_string(&files.comment)
-                .with_context(|| format!("cannot read {}", files.comment.display()))?;
+                .with_context(|| {
+                    format!(
+                        "cannot read {}\n  fix: check that --out-dir is readable and nothing else removes files in it during the run",
+                        files.comment.display()
+                    )
+                })?;
             crate::publish::actions::append_step_summary(Path::new(&summary), &md)
-                .context("cannot append to $GITHUB_STEP_SUMMARY")?;
+                .context("cannot append to $GITHUB_STEP_SUMMARY\n  fix: point GITHUB_STEP_SUMMARY at a writable file, or unset it outside GitHub Actions")?;
         }
     } else {
         let comment = CommentArgs {

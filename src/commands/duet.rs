@@ -26,7 +26,9 @@ pub fn base_against_head(a: &CiArgs, head: &Config, out: &Path) -> Result<u8> {
     let choice = head.cpu_choice(a.select.cpus.as_deref())?;
     choice.pin()?;
     let cpus = choice.cpus;
-    let exe = std::env::current_exe().context("cannot locate the bench-gate executable")?;
+    let exe = std::env::current_exe().context(
+        "cannot locate the bench-gate executable (for the head's worker)\n  fix: run bench-gate from a path that still exists (not a deleted or replaced binary), or pass --head-cmd",
+    )?;
     let base_bin = match &a.base_bin {
         Some(p) => executable_path("--base-bin", p)?,
         None => exe.clone(),
@@ -88,7 +90,7 @@ pub fn base_against_head(a: &CiArgs, head: &Config, out: &Path) -> Result<u8> {
         )
         .with_context(|| {
             format!(
-                "the duet of `{}` could not run (a base that fails to build or start is a setup error, not a regression)",
+                "the duet of `{}` could not run (a base that fails to build or start is a setup error, not a regression)\n  fix: run the failing side by hand (its command is quoted below) and fix what it says; --base-config, --base-bin and --base-cmd choose the base",
                 m.name
             )
         })?;

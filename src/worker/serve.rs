@@ -35,9 +35,22 @@ pub fn select_model(
     };
     match &mut m.workload {
         WorkloadSpec::Onnx { model, .. } => {
+            if path.is_dir() {
+                bail!(
+                    "{flag} {} is a folder, not a model file\n  fix: pass the .onnx file itself",
+                    path.display()
+                );
+            }
             if !path.is_file() {
                 bail!(
                     "{flag} {}: no such file\n  fix: pass an existing .onnx file",
+                    path.display()
+                );
+            }
+            if let Err(e) = std::fs::File::open(path) {
+                bail!(
+                    "{flag} {}: cannot read it: {e}\n  fix: make the file readable by this user (chmod a+r {})",
+                    path.display(),
                     path.display()
                 );
             }
@@ -79,7 +92,9 @@ fn serve_inner(spec: &WorkerSpec, input: impl BufRead, output: &mut impl Write) 
     let cpus = choice.cpus;
     let env = Environment::detect(config.cpu_label.as_deref());
     let runtime = Runtime::load(spec.ort_lib)?;
-    let fingerprint = Fingerprint::of(&model).context("cannot hash the model's files")?;
+    let fingerprint = Fingerprint::of(&model).with_context(|| {
+        format!("cannot hash the files of model `{}`\n  fix: make every model and fixture file it names readable by this user (check the path and its permissions)", model.name)
+    })?;
     let mut w = workload::build(&runtime, &model)?;
     let hello = Hello {
         protocol: PROTOCOL_VERSION,
