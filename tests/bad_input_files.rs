@@ -420,7 +420,10 @@ fn an_unusable_b_model_names_the_flag_and_the_file() {
             .output()
             .unwrap();
         let err = assert_user_error(&out, &["--b-model", &bad.display().to_string(), says]);
-        assert!(!err.contains("variant B"), "refused by a started worker: {err}");
+        assert!(
+            !err.contains("variant B"),
+            "refused by a started worker: {err}"
+        );
     }
 }
 

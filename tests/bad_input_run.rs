@@ -177,3 +177,75 @@ fn k8s_render_refuses_names_kubernetes_would_refuse() {
         assert!(out.stdout.is_empty(), "nothing rendered");
     }
 }
+
+/// Messages that once reached the user without a fix: each names its flag and says what to do,
+/// and none measures first.
+#[test]
+fn flag_mistakes_name_the_flag_and_the_fix() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = write_config(d.path(), &silero_config(SILERO_INPUTS));
+    let cfg = cfg.to_str().unwrap();
+    let other_dir = d.path().join("other");
+    std::fs::create_dir(&other_dir).unwrap();
+    let other = write_config(
+        &other_dir,
+        &silero_config(SILERO_INPUTS).replace("models.vad", "models.old"),
+    );
+    let other = other.to_str().unwrap();
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["load", "-c", cfg, "--streams", "0"], &["--streams"]),
+        (&["load", "-c", cfg, "--duration", "0s"], &["--duration 0s"]),
+        (&["load", "-c", cfg, "--requests", "0"], &["--requests 0"]),
+        (&["sweep", "-c", cfg, "--threads", "0"], &["--threads"]),
+        (&["sweep", "-c", cfg, "--cpu-limit=-1"], &["--cpu-limit -1"]),
+        (
+            &["ab", "-q", "-c", cfg, "--b-config", other],
+            &["--b-config", other, "[models.vad]"],
+        ),
+        (
+            &["k8s", "render", "-c", cfg, "--toleration", "dedicated"],
+            &["--toleration dedicated"],
+        ),
+        (
+            &["k8s", "render", "-c", cfg, "--toleration", "a=b:Sometimes"],
+            &["--toleration a=b:Sometimes", "NoSchedule"],
+        ),
+        (
+            &["k8s", "render", "-c", cfg, "--node-selector", "novalue"],
+            &["--node-selector novalue"],
+        ),
+        (
+            &["k8s", "render", "-c", cfg, "--pod-cpus", "0"],
+            &["--pod-cpus"],
+        ),
+        (
+            &["k8s", "run", "-c", cfg, "--pools", "a,b"],
+            &["--pool-label"],
+        ),
+    ];
+    for (args, names) in cases {
+        let out = bench_gate()
+            .args(*args)
+            .env_remove("KUBECONFIG")
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap();
+        let err = assert_user_error(&out, names);
+        assert!(!err.contains("loaded in"), "{args:?} measured: {err}");
+    }
+}
+
+/// A worker fed something that is not a request says so, with the fix, instead of guessing.
+#[test]
+fn a_worker_fed_garbage_names_the_protocol_and_the_fix() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = write_config(d.path(), &silero_config(SILERO_INPUTS));
+    let out = bench_gate()
+        .args(["ab-worker", "--model", "vad", "-c"])
+        .arg(&cfg)
+        .write_stdin("this is not json\n")
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_user_error(&out, &["not a request of protocol", "this is not json"]);
+}

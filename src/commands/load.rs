@@ -48,7 +48,9 @@ pub fn load(args: &LoadArgs) -> Result<u8> {
     streams.sort_unstable();
     streams.dedup();
     let stop = match (args.requests, &args.duration) {
-        (Some(0), _) => bail!("--requests 0: run at least one request"),
+        (Some(0), _) => bail!(
+            "--requests 0: run at least one request\n  fix: pass e.g. --requests 100, or --duration 30s"
+        ),
         (Some(n), _) => Stop::Requests(n),
         (None, Some(d)) => Stop::Duration(parse_duration(d)?),
         (None, None) => Stop::Duration(DEFAULT_DURATION),

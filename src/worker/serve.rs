@@ -112,12 +112,14 @@ fn serve_inner(spec: &WorkerSpec, input: impl BufRead, output: &mut impl Write) 
     };
     send(output, &Reply::Hello(Box::new(hello)))?;
     for line in input.lines() {
-        let line = line.context("cannot read the next request")?;
+        let line = line.context(
+            "cannot read the next request on stdin\n  fix: start ab-worker from `bench-gate ab` (--a-cmd/--b-cmd), which feeds it requests",
+        )?;
         if line.trim().is_empty() {
             continue;
         }
         let request: Request = serde_json::from_str(&line)
-            .with_context(|| format!("not a request of protocol {PROTOCOL_VERSION}: {line}"))?;
+            .with_context(|| format!("not a request of protocol {PROTOCOL_VERSION}: {line}\n  fix: use the same bench-gate version for `ab` and its workers"))?;
         let reply = match request {
             Request::Measure { warmup, iterations } => block(w.as_mut(), warmup, iterations)?,
             Request::Outputs => Reply::Outputs(Box::new(w.outputs()?)),
@@ -161,5 +163,5 @@ fn send(output: &mut impl Write, reply: &Reply) -> Result<()> {
     output
         .write_all(line.as_bytes())
         .and_then(|()| output.flush())
-        .context("cannot write to bench-gate ab (it exited?)")
+        .context("cannot write to bench-gate ab (it exited?)\n  fix: see the error `bench-gate ab` printed; a worker ends when ab does")
 }
