@@ -141,8 +141,7 @@ fn ci_refuses_a_missing_out_dir() {
         &dir.path().join("baselines"),
         &dir.path().join("nope"),
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_of(&out).contains("--out-dir"), "{}", stderr_of(&out));
+    assert_user_error(&out, &["--out-dir", "mkdir -p"]);
 }
 
 fn ci_duet(cfg: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
@@ -243,15 +242,9 @@ fn a_base_that_did_not_build_or_does_not_start_is_a_setup_error_not_a_regression
             "/nonexistent/bench-gate",
         ],
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr_of(&out).contains("did the base fail to build?"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert_user_error(&out, &["--base-bin", "did the base fail to build?"]);
     let out = ci_duet(&head, dir.path(), &["--base-cmd", "echo gone >&2; exit 7"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr_of(&out);
+    let err = assert_user_error(&out, &["--base-cmd"]);
     assert!(
         err.contains("variant A (base)")
             && err.contains("not a regression")
@@ -330,12 +323,7 @@ fn a_base_bin_that_is_a_folder_or_not_executable_is_refused_naming_the_flag() {
                 bad.to_str().unwrap(),
             ],
         );
-        let err = stderr_of(&out);
-        assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(
-            err.contains("--base-bin") && err.contains(says) && err.contains("  fix: "),
-            "{err}"
-        );
+        assert_user_error(&out, &["--base-bin", bad.to_str().unwrap(), says]);
         assert!(!dir.path().join("verdict.json").exists(), "nothing ran");
     }
 }

@@ -54,11 +54,21 @@ pub fn comment(args: &CommentArgs) -> Result<u8> {
             Ok(0)
         }
         Err(e) => {
-            warn(
-                in_actions,
-                &format!("could not comment on the pull request: {e}"),
-            );
-            Ok(if args.strict { EXIT_USER_ERROR } else { 0 })
+            let message = format!("could not comment on the pull request: {e}");
+            if args.strict {
+                // --strict: the comment is the point, so its failure is this step's error.
+                eprintln!("error: {message}");
+                if in_actions {
+                    println!(
+                        "{}",
+                        workflow_command(Level::Error, Some("bench-gate comment"), &message)
+                    );
+                }
+                Ok(EXIT_USER_ERROR)
+            } else {
+                warn(in_actions, &message);
+                Ok(0)
+            }
         }
     }
 }
