@@ -36,9 +36,7 @@ fn without_a_baseline_ci_passes_and_writes_every_file() {
     for f in ["result.json", "verdict.json", "comment.md"] {
         assert!(dir.path().join(f).is_file(), "{f} missing");
     }
-    let verdict: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("verdict.json")).unwrap())
-            .unwrap();
+    let verdict: serde_json::Value = read_json(&dir.path().join("verdict.json"));
     assert_eq!(verdict["verdict"], "no_baseline");
     let md = std::fs::read_to_string(dir.path().join("comment.md")).unwrap();
     assert!(md.contains("<!-- bench-gate:gate=bench-gate -->"), "{md}");
@@ -144,6 +142,12 @@ fn ci_refuses_a_missing_out_dir() {
     assert_user_error(&out, &["--out-dir", "mkdir -p"]);
 }
 
+/// A JSON file this run wrote (verdict.json, compare.json).
+fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 fn ci_duet(cfg: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     bench_gate()
         .args(["ci", "--no-comment", "-q", "--max-units", "2", "-c"])
@@ -176,18 +180,14 @@ fn the_duet_of_base_and_head_decides_and_compare_is_a_second_opinion() {
     );
     let code = out.status.code().unwrap();
     assert!([0, 1, 3].contains(&code), "{}", stderr_of(&out));
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("verdict.json")).unwrap())
-            .unwrap();
+    let v: serde_json::Value = read_json(&dir.path().join("verdict.json"));
     assert_eq!(v["mode"], "ab");
     assert_eq!(v["exit_code"], code);
     let m = &v["models"][0];
     assert_eq!(m["model"], "vad");
     assert_eq!(m["rounds"].as_array().unwrap().len(), 2);
     assert!(m["test"].as_str().unwrap().starts_with("duet:"), "{m}");
-    let second: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("compare.json")).unwrap())
-            .unwrap();
+    let second: serde_json::Value = read_json(&dir.path().join("compare.json"));
     assert_eq!(second["mode"], "compare");
     assert_eq!(second["verdict"], "no_baseline");
     let md = std::fs::read_to_string(dir.path().join("comment.md")).unwrap();
@@ -214,9 +214,7 @@ fn a_model_only_the_head_has_gets_no_duet_and_says_so() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("verdict.json")).unwrap())
-            .unwrap();
+    let v: serde_json::Value = read_json(&dir.path().join("verdict.json"));
     assert_eq!(v["models"][0]["verdict"], "no_baseline");
     assert!(
         v["models"][0]["reasons"][0]
@@ -298,8 +296,7 @@ fn base_bin_is_a_path_from_the_current_folder_never_looked_up_on_path() {
     assert!(!marker.exists(), "the `basebg` on PATH ran");
     let code = out.status.code().unwrap();
     assert!([0, 1, 3].contains(&code), "{}", stderr_of(&out));
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(work.join("verdict.json")).unwrap()).unwrap();
+    let v: serde_json::Value = read_json(&work.join("verdict.json"));
     assert_eq!(v["models"][0]["rounds"].as_array().unwrap().len(), 2);
 }
 
@@ -351,9 +348,7 @@ fn files_left_in_the_out_dir_by_an_earlier_run_are_never_read_as_this_runs() {
     let err = stderr_of(&out);
     let code = out.status.code().unwrap();
     assert!([0, 1, 3].contains(&code), "{err}");
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("verdict.json")).unwrap())
-            .unwrap();
+    let v: serde_json::Value = read_json(&dir.path().join("verdict.json"));
     assert_eq!(v["exit_code"], code, "the duet's verdict decides");
     let md = std::fs::read_to_string(dir.path().join("comment.md")).unwrap();
     assert!(

@@ -46,6 +46,14 @@ fn run(server: &MockServer, body_file: &Path, extra: &[(&str, &str)], args: &[&s
     cmd.output().expect("binary runs")
 }
 
+/// A folder holding the comment body, and a fake GitHub with nothing mounted yet.
+async fn setup() -> (tempfile::TempDir, std::path::PathBuf, MockServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let body_file = dir.path().join("comment.md");
+    std::fs::write(&body_file, BODY).unwrap();
+    (dir, body_file, MockServer::start().await)
+}
+
 fn text(output: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -148,10 +156,7 @@ fn forbidden() -> ResponseTemplate {
 
 #[tokio::test]
 async fn forbidden_warns_and_exits_0_without_strict() {
-    let dir = tempfile::tempdir().unwrap();
-    let body_file = dir.path().join("comment.md");
-    std::fs::write(&body_file, BODY).unwrap();
-    let server = MockServer::start().await;
+    let (_dir, body_file, server) = setup().await;
     Mock::given(method("GET"))
         .and(path(COMMENTS))
         .respond_with(forbidden())
@@ -172,10 +177,7 @@ async fn forbidden_warns_and_exits_0_without_strict() {
 
 #[tokio::test]
 async fn forbidden_with_strict_exits_2() {
-    let dir = tempfile::tempdir().unwrap();
-    let body_file = dir.path().join("comment.md");
-    std::fs::write(&body_file, BODY).unwrap();
-    let server = MockServer::start().await;
+    let (_dir, body_file, server) = setup().await;
     Mock::given(method("GET"))
         .and(path(COMMENTS))
         .respond_with(forbidden())
@@ -190,10 +192,7 @@ async fn forbidden_with_strict_exits_2() {
 
 #[tokio::test]
 async fn missing_token_is_a_warning_and_sends_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let body_file = dir.path().join("comment.md");
-    std::fs::write(&body_file, BODY).unwrap();
-    let server = MockServer::start().await;
+    let (_dir, body_file, server) = setup().await;
     let out = Command::cargo_bin("bench-gate")
         .unwrap()
         .env_clear()
@@ -239,10 +238,7 @@ fn missing_body_file_is_a_user_error() {
 /// the error names what was being done (listing the PR's comments) and the fix.
 #[tokio::test]
 async fn a_server_that_never_answers_is_given_up_on_naming_the_step() {
-    let dir = tempfile::tempdir().unwrap();
-    let body_file = dir.path().join("comment.md");
-    std::fs::write(&body_file, BODY).unwrap();
-    let server = MockServer::start().await;
+    let (_dir, body_file, server) = setup().await;
     Mock::given(method("GET"))
         .and(path(COMMENTS))
         .respond_with(
