@@ -272,7 +272,8 @@ pub struct CiArgs {
     #[command(flatten)]
     pub baselines: BaselinesArg,
 
-    /// Folder for result.json, verdict.json and comment.md (upload it as the artifact).
+    /// Folder for result.json, verdict.json and comment.md (upload it as the artifact). Only
+    /// files this run writes are read back: one left by an earlier run is noted and kept.
     #[arg(long = "out-dir", default_value = ".", value_name = "DIR")]
     pub out_dir: PathBuf,
 
@@ -291,7 +292,8 @@ pub struct CiArgs {
     #[arg(long = "base-config", value_name = "FILE", conflicts_with = "result")]
     pub base_config: Option<PathBuf>,
 
-    /// The base's bench-gate build, for the base worker (default: this binary).
+    /// The base's bench-gate build, for the base worker (default: this binary). A path (relative
+    /// to the current folder), never looked up on PATH; it must be an executable file.
     #[arg(long = "base-bin", value_name = "FILE", requires = "base_config")]
     pub base_bin: Option<PathBuf>,
 

@@ -158,10 +158,14 @@ pub fn effective_config_hash(model: &ModelConfig) -> String {
     hex(&Sha256::digest(canonical.to_string().as_bytes()))
 }
 
+/// The sha256 of a file's bytes; an error names the file (a model that cannot be read must say
+/// which of its files it is).
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
+    let named =
+        |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    let mut f = std::fs::File::open(path).map_err(named)?;
     let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h)?;
+    std::io::copy(&mut f, &mut h).map_err(named)?;
     Ok(hex(&h.finalize()))
 }
 

@@ -29,7 +29,9 @@ pub enum RuntimeError {
         "cannot load the ONNX Runtime library {path}: {message}\n  fix: use a libonnxruntime.so >= 1.31 for this platform, e.g. from `scripts/setup-ort.sh`"
     )]
     Load { path: PathBuf, message: String },
-    #[error("ONNX Runtime could not start: {0}")]
+    #[error(
+        "ONNX Runtime could not start: {0}\n  fix: use a libonnxruntime.so >= 1.31 for this platform (--ort-lib or ORT_DYLIB_PATH), e.g. from `scripts/setup-ort.sh`"
+    )]
     Env(String),
     #[error(
         "cannot load model {path}: {message}\n  fix: check that the file is an ONNX model (an Optimum or torch.onnx export) and that ONNX Runtime {version} supports its opset"

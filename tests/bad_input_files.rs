@@ -11,13 +11,7 @@ use std::path::{Path, PathBuf};
 use common::*;
 
 fn refused(out: &std::process::Output) -> String {
-    let err = stderr_of(out);
-    assert_eq!(out.status.code(), Some(2), "expected exit 2: {err}");
-    assert!(
-        !err.contains("panicked") && err.starts_with("error: "),
-        "{err}"
-    );
-    err
+    assert_user_error(out, &[])
 }
 
 fn good_result(dir: &Path, name: &str, cpu: &str, median: f64) -> PathBuf {
@@ -396,4 +390,50 @@ fn report_refuses_newer_or_unversioned_files_and_a_result_of_another_run() {
         let err = refused(&report(&["--result".as_ref(), result.as_os_str()]));
         assert!(err.contains("is not the run the verdict"), "{err}");
     }
+}
+
+/// A `--b-model` that is a folder, a dangling link or (for a user other than root) unreadable
+/// is refused before any worker starts, naming the flag, the file and the fix.
+#[test]
+fn an_unusable_b_model_names_the_flag_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &silero_config(SILERO_INPUTS));
+    let folder = dir.path().join("model-folder.onnx");
+    std::fs::create_dir(&folder).unwrap();
+    let dangling = dir.path().join("dangling.onnx");
+    std::os::unix::fs::symlink(dir.path().join("gone.onnx"), &dangling).unwrap();
+    let locked = dir.path().join("locked.onnx");
+    std::fs::copy(fixture("models/silero-vad/silero_vad.onnx"), &locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let mut cases = vec![(folder, "is a folder"), (dangling, "no such file")];
+    if std::fs::read(&locked).is_err() {
+        cases.push((locked, "cannot read it"));
+    } else {
+        eprintln!("running as root: mode 000 does not stop reads, the unreadable case is skipped");
+    }
+    for (bad, says) in cases {
+        let out = bench_gate()
+            .args(["ab", "-q", "--max-units", "2", "-c"])
+            .arg(&cfg)
+            .arg("--b-model")
+            .arg(&bad)
+            .output()
+            .unwrap();
+        let err = assert_user_error(&out, &["--b-model", &bad.display().to_string(), says]);
+        assert!(
+            !err.contains("variant B"),
+            "refused by a started worker: {err}"
+        );
+    }
+}
+
+/// Hashing a model's files names the file that could not be read (the worker's fingerprint).
+#[test]
+fn a_file_that_cannot_be_hashed_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = bench_gate::result::sha256_file(dir.path()).unwrap_err();
+    assert!(
+        e.to_string().contains(&dir.path().display().to_string()),
+        "{e}"
+    );
 }

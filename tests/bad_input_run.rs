@@ -3,21 +3,13 @@
 
 mod common;
 
-use std::io::Read;
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 
 fn refused(out: &std::process::Output) -> String {
-    let err = stderr_of(out);
-    assert_eq!(out.status.code(), Some(2), "expected exit 2: {err}");
-    assert!(
-        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
-        "{err}"
-    );
-    err
+    assert_user_error(out, &[])
 }
 
 #[test]
@@ -129,65 +121,6 @@ fn the_cpu_mask_bench_gate_was_started_with_is_never_widened() {
     }
 }
 
-/// A server that accepts connections and never answers, for at most `life`.
-fn silent_server(life: Duration) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let end = Instant::now() + life;
-        let mut held = Vec::new();
-        while Instant::now() < end && held.len() < 64 {
-            match listener.accept() {
-                Ok((mut s, _)) => {
-                    let _ = s.set_nonblocking(true);
-                    let mut buf = [0u8; 4096];
-                    let _ = s.read(&mut buf);
-                    held.push(s);
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-    });
-    format!("http://{addr}")
-}
-
-#[test]
-fn comment_against_a_server_that_never_answers_gives_up_and_names_the_step() {
-    let d = tempfile::tempdir().unwrap();
-    let body = d.path().join("comment.md");
-    std::fs::write(&body, "hello").unwrap();
-    let api = silent_server(Duration::from_secs(60));
-    let out = bench_gate()
-        .env_clear()
-        .env("GITHUB_TOKEN", "ghs_SECRET_9999")
-        .env("GITHUB_API_URL", &api)
-        .env("BENCH_GATE_COMMENT_TIMEOUT_S", "2")
-        .args([
-            "comment",
-            "--strict",
-            "--repo",
-            "acme/stt",
-            "--pr",
-            "7",
-            "--body-file",
-        ])
-        .arg(&body)
-        // Far above the 2 s bound: only a hang reaches it (and then fails the test).
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    let err = refused(&out);
-    assert!(
-        err.contains("gave up after 2 s")
-            && err.contains(&format!(
-                "waiting for the answer to GET {api}/repos/acme/stt"
-            )),
-        "{err}"
-    );
-    assert!(!err.contains("ghs_SECRET_9999"), "{err}");
-}
-
 #[test]
 fn a_token_inside_the_api_url_is_never_printed() {
     let d = tempfile::tempdir().unwrap();
@@ -243,4 +176,76 @@ fn k8s_render_refuses_names_kubernetes_would_refuse() {
         assert!(err.contains(expect), "{flag} {value}: {err}");
         assert!(out.stdout.is_empty(), "nothing rendered");
     }
+}
+
+/// Messages that once reached the user without a fix: each names its flag and says what to do,
+/// and none measures first.
+#[test]
+fn flag_mistakes_name_the_flag_and_the_fix() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = write_config(d.path(), &silero_config(SILERO_INPUTS));
+    let cfg = cfg.to_str().unwrap();
+    let other_dir = d.path().join("other");
+    std::fs::create_dir(&other_dir).unwrap();
+    let other = write_config(
+        &other_dir,
+        &silero_config(SILERO_INPUTS).replace("models.vad", "models.old"),
+    );
+    let other = other.to_str().unwrap();
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["load", "-c", cfg, "--streams", "0"], &["--streams"]),
+        (&["load", "-c", cfg, "--duration", "0s"], &["--duration 0s"]),
+        (&["load", "-c", cfg, "--requests", "0"], &["--requests 0"]),
+        (&["sweep", "-c", cfg, "--threads", "0"], &["--threads"]),
+        (&["sweep", "-c", cfg, "--cpu-limit=-1"], &["--cpu-limit -1"]),
+        (
+            &["ab", "-q", "-c", cfg, "--b-config", other],
+            &["--b-config", other, "[models.vad]"],
+        ),
+        (
+            &["k8s", "render", "-c", cfg, "--toleration", "dedicated"],
+            &["--toleration dedicated"],
+        ),
+        (
+            &["k8s", "render", "-c", cfg, "--toleration", "a=b:Sometimes"],
+            &["--toleration a=b:Sometimes", "NoSchedule"],
+        ),
+        (
+            &["k8s", "render", "-c", cfg, "--node-selector", "novalue"],
+            &["--node-selector novalue"],
+        ),
+        (
+            &["k8s", "render", "-c", cfg, "--pod-cpus", "0"],
+            &["--pod-cpus"],
+        ),
+        (
+            &["k8s", "run", "-c", cfg, "--pools", "a,b"],
+            &["--pool-label"],
+        ),
+    ];
+    for (args, names) in cases {
+        let out = bench_gate()
+            .args(*args)
+            .env_remove("KUBECONFIG")
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap();
+        let err = assert_user_error(&out, names);
+        assert!(!err.contains("loaded in"), "{args:?} measured: {err}");
+    }
+}
+
+/// A worker fed something that is not a request says so, with the fix, instead of guessing.
+#[test]
+fn a_worker_fed_garbage_names_the_protocol_and_the_fix() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = write_config(d.path(), &silero_config(SILERO_INPUTS));
+    let out = bench_gate()
+        .args(["ab-worker", "--model", "vad", "-c"])
+        .arg(&cfg)
+        .write_stdin("this is not json\n")
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_user_error(&out, &["not a request of protocol", "this is not json"]);
 }

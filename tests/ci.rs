@@ -36,9 +36,7 @@ fn without_a_baseline_ci_passes_and_writes_every_file() {
     for f in ["result.json", "verdict.json", "comment.md"] {
         assert!(dir.path().join(f).is_file(), "{f} missing");
     }
-    let verdict: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("verdict.json")).unwrap())
-            .unwrap();
+    let verdict: serde_json::Value = read_json(&dir.path().join("verdict.json"));
     assert_eq!(verdict["verdict"], "no_baseline");
     let md = std::fs::read_to_string(dir.path().join("comment.md")).unwrap();
     assert!(md.contains("<!-- bench-gate:gate=bench-gate -->"), "{md}");
@@ -141,8 +139,13 @@ fn ci_refuses_a_missing_out_dir() {
         &dir.path().join("baselines"),
         &dir.path().join("nope"),
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_of(&out).contains("--out-dir"), "{}", stderr_of(&out));
+    assert_user_error(&out, &["--out-dir", "mkdir -p"]);
+}
+
+/// A JSON file this run wrote (verdict.json, compare.json).
+fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn ci_duet(cfg: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
@@ -177,18 +180,14 @@ fn the_duet_of_base_and_head_decides_and_compare_is_a_second_opinion() {
     );
     let code = out.status.code().unwrap();
     assert!([0, 1, 3].contains(&code), "{}", stderr_of(&out));
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("verdict.json")).unwrap())
-            .unwrap();
+    let v: serde_json::Value = read_json(&dir.path().join("verdict.json"));
     assert_eq!(v["mode"], "ab");
     assert_eq!(v["exit_code"], code);
     let m = &v["models"][0];
     assert_eq!(m["model"], "vad");
     assert_eq!(m["rounds"].as_array().unwrap().len(), 2);
     assert!(m["test"].as_str().unwrap().starts_with("duet:"), "{m}");
-    let second: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("compare.json")).unwrap())
-            .unwrap();
+    let second: serde_json::Value = read_json(&dir.path().join("compare.json"));
     assert_eq!(second["mode"], "compare");
     assert_eq!(second["verdict"], "no_baseline");
     let md = std::fs::read_to_string(dir.path().join("comment.md")).unwrap();
@@ -215,9 +214,7 @@ fn a_model_only_the_head_has_gets_no_duet_and_says_so() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("verdict.json")).unwrap())
-            .unwrap();
+    let v: serde_json::Value = read_json(&dir.path().join("verdict.json"));
     assert_eq!(v["models"][0]["verdict"], "no_baseline");
     assert!(
         v["models"][0]["reasons"][0]
@@ -243,19 +240,124 @@ fn a_base_that_did_not_build_or_does_not_start_is_a_setup_error_not_a_regression
             "/nonexistent/bench-gate",
         ],
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr_of(&out).contains("did the base fail to build?"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert_user_error(&out, &["--base-bin", "did the base fail to build?"]);
     let out = ci_duet(&head, dir.path(), &["--base-cmd", "echo gone >&2; exit 7"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr_of(&out);
+    let err = assert_user_error(&out, &["--base-cmd"]);
     assert!(
         err.contains("variant A (base)")
             && err.contains("not a regression")
             && err.contains("gone"),
         "{err}"
     );
+}
+
+/// `--base-bin basebg` is the file `basebg` in the current folder: never a `PATH` lookup that
+/// could run another program of that name. The `basebg` on `PATH` here would leave a marker.
+#[test]
+fn base_bin_is_a_path_from_the_current_folder_never_looked_up_on_path() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    let decoy_dir = dir.path().join("decoy");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::create_dir_all(&decoy_dir).unwrap();
+    std::fs::copy(
+        assert_cmd::cargo::cargo_bin("bench-gate"),
+        work.join("basebg"),
+    )
+    .unwrap();
+    let marker = dir.path().join("decoy-ran");
+    let decoy = decoy_dir.join("basebg");
+    std::fs::write(
+        &decoy,
+        format!("#!/bin/sh\ntouch '{}'\nexit 1\n", marker.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&decoy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        decoy_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let cfg = write_config(&work, &silero_config(SILERO_INPUTS));
+    let out = bench_gate()
+        .current_dir(&work)
+        .env("PATH", path)
+        .env("ORT_DYLIB_PATH", repo().join(".ort/lib/libonnxruntime.so"))
+        .args(["ci", "--no-comment", "-q", "--max-units", "2", "-c"])
+        .arg(&cfg)
+        .args(["--base-config", "benchmark.toml", "--base-bin", "basebg"])
+        .args(["--no-second-opinion", "--out-dir", "."])
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap();
+    assert!(!marker.exists(), "the `basebg` on PATH ran");
+    let code = out.status.code().unwrap();
+    assert!([0, 1, 3].contains(&code), "{}", stderr_of(&out));
+    let v: serde_json::Value = read_json(&work.join("verdict.json"));
+    assert_eq!(v["models"][0]["rounds"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_base_bin_that_is_a_folder_or_not_executable_is_refused_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = write_config(dir.path(), &silero_config(SILERO_INPUTS));
+    let plain = dir.path().join("plain");
+    std::fs::write(&plain, "not a program").unwrap();
+    for (bad, says) in [
+        (dir.path().to_path_buf(), "is not a file"),
+        (plain, "is not executable"),
+    ] {
+        let out = ci_duet(
+            &head,
+            dir.path(),
+            &[
+                "--base-config",
+                head.to_str().unwrap(),
+                "--base-bin",
+                bad.to_str().unwrap(),
+            ],
+        );
+        assert_user_error(&out, &["--base-bin", bad.to_str().unwrap(), says]);
+        assert!(!dir.path().join("verdict.json").exists(), "nothing ran");
+    }
+}
+
+/// A result.json and compare.json left in --out-dir by an earlier run (here garbage) are not
+/// this run's: a duet without a second opinion writes neither, so it reads neither.
+#[test]
+fn files_left_in_the_out_dir_by_an_earlier_run_are_never_read_as_this_runs() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let head = write_config(dir.path(), &silero_config(SILERO_INPUTS));
+    let stale = "STALE-FROM-AN-EARLIER-RUN {";
+    for f in ["result.json", "compare.json"] {
+        std::fs::write(dir.path().join(f), stale).unwrap();
+    }
+    let out = ci_duet(
+        &head,
+        dir.path(),
+        &[
+            "--base-config",
+            head.to_str().unwrap(),
+            "--no-second-opinion",
+        ],
+    );
+    let err = stderr_of(&out);
+    let code = out.status.code().unwrap();
+    assert!([0, 1, 3].contains(&code), "{err}");
+    let v: serde_json::Value = read_json(&dir.path().join("verdict.json"));
+    assert_eq!(v["exit_code"], code, "the duet's verdict decides");
+    let md = std::fs::read_to_string(dir.path().join("comment.md")).unwrap();
+    assert!(
+        !md.contains("STALE") && !md.contains("**Second opinion**"),
+        "{md}"
+    );
+    assert!(err.contains("result.json is from an earlier run"), "{err}");
+    for f in ["result.json", "compare.json"] {
+        let kept = std::fs::read_to_string(dir.path().join(f)).unwrap();
+        assert_eq!(kept, stale, "{f} is left untouched");
+    }
 }

@@ -1,6 +1,8 @@
 //! `bench-gate comment` end to end: the real binary against a fake GitHub (wiremock), with
 //! the repository, PR, API root and token passed the way the Actions runner passes them.
 
+mod common;
+
 use std::path::Path;
 use std::process::Output;
 
@@ -35,11 +37,21 @@ fn run(server: &MockServer, body_file: &Path, extra: &[(&str, &str)], args: &[&s
         .args(["comment", "--body-file"])
         .arg(body_file)
         .args(["--pr", "7", "--gate", "pr-gate"])
-        .args(args);
+        .args(args)
+        // Far above every bound the tests set: only a hang reaches it (and fails the test).
+        .timeout(std::time::Duration::from_secs(120));
     for (k, v) in extra {
         cmd.env(k, v);
     }
     cmd.output().expect("binary runs")
+}
+
+/// A folder holding the comment body, and a fake GitHub with nothing mounted yet.
+async fn setup() -> (tempfile::TempDir, std::path::PathBuf, MockServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let body_file = dir.path().join("comment.md");
+    std::fs::write(&body_file, BODY).unwrap();
+    (dir, body_file, MockServer::start().await)
 }
 
 fn text(output: &Output) -> (String, String) {
@@ -144,10 +156,7 @@ fn forbidden() -> ResponseTemplate {
 
 #[tokio::test]
 async fn forbidden_warns_and_exits_0_without_strict() {
-    let dir = tempfile::tempdir().unwrap();
-    let body_file = dir.path().join("comment.md");
-    std::fs::write(&body_file, BODY).unwrap();
-    let server = MockServer::start().await;
+    let (_dir, body_file, server) = setup().await;
     Mock::given(method("GET"))
         .and(path(COMMENTS))
         .respond_with(forbidden())
@@ -168,10 +177,7 @@ async fn forbidden_warns_and_exits_0_without_strict() {
 
 #[tokio::test]
 async fn forbidden_with_strict_exits_2() {
-    let dir = tempfile::tempdir().unwrap();
-    let body_file = dir.path().join("comment.md");
-    std::fs::write(&body_file, BODY).unwrap();
-    let server = MockServer::start().await;
+    let (_dir, body_file, server) = setup().await;
     Mock::given(method("GET"))
         .and(path(COMMENTS))
         .respond_with(forbidden())
@@ -179,18 +185,14 @@ async fn forbidden_with_strict_exits_2() {
         .await;
 
     let out = run(&server, &body_file, &[], &["--strict"]);
-    assert_eq!(out.status.code(), Some(2), "{:?}", text(&out));
-    assert!(text(&out).1.contains("pull-requests: write"));
+    common::assert_user_error(&out, &["pull-requests: write", "fix: "]);
     assert!(text(&out).0.is_empty(), "no annotation outside Actions");
     assert_no_token(&out);
 }
 
 #[tokio::test]
 async fn missing_token_is_a_warning_and_sends_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let body_file = dir.path().join("comment.md");
-    std::fs::write(&body_file, BODY).unwrap();
-    let server = MockServer::start().await;
+    let (_dir, body_file, server) = setup().await;
     let out = Command::cargo_bin("bench-gate")
         .unwrap()
         .env_clear()
@@ -229,6 +231,40 @@ fn missing_body_file_is_a_user_error() {
         .args(["comment", "--body-file", "/nonexistent/comment.md"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).1.contains("bench-gate report -o"));
+    common::assert_user_error(&out, &["/nonexistent/comment.md", "bench-gate report -o"]);
+}
+
+/// A server that accepts the connection and never answers costs at most `--timeout-s`, and
+/// the error names what was being done (listing the PR's comments) and the fix.
+#[tokio::test]
+async fn a_server_that_never_answers_is_given_up_on_naming_the_step() {
+    let (_dir, body_file, server) = setup().await;
+    Mock::given(method("GET"))
+        .and(path(COMMENTS))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([]))
+                .set_delay(std::time::Duration::from_secs(600)),
+        )
+        .mount(&server)
+        .await;
+
+    let started = std::time::Instant::now();
+    let out = run(&server, &body_file, &[], &["--strict", "--timeout-s", "2"]);
+    let took = started.elapsed();
+    let stderr = common::assert_user_error(&out, &["--timeout-s"]);
+    assert!(
+        stderr.contains("gave up after 2 s")
+            && stderr.contains("listing the PR's comments")
+            && stderr.contains(&format!(
+                "waiting for the answer to GET {}{COMMENTS}",
+                server.uri()
+            )),
+        "{stderr}"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "a 2 s bound took {took:?}"
+    );
+    assert_no_token(&out);
 }

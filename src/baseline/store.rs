@@ -9,7 +9,9 @@ use crate::result::validate::is_safe_component;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
-    #[error("cannot read baseline {path}: {source}")]
+    #[error(
+        "cannot read baseline {path}: {source}\n  fix: check that --baselines points at the baselines folder and this user can read it"
+    )]
     Read {
         path: PathBuf,
         #[source]

@@ -90,7 +90,7 @@ pub struct CommentArgs {
 
     /// Upper bound on the whole publish, in seconds: connecting, every request and answer, and
     /// the waits between retries. On expiry the error names the step that was in progress.
-    /// Default: $BENCH_GATE_COMMENT_TIMEOUT_S, else 120.
+    /// Default: $BENCH_GATE_COMMENT_TIMEOUT_S, else 60.
     #[arg(long = "timeout-s", value_name = "SECONDS")]
     pub timeout_s: Option<u64>,
 }

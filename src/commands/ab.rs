@@ -40,7 +40,11 @@ pub fn ab(args: &AbArgs) -> Result<u8> {
     let b = sides[1].command(&config, &name, &cpus, args.ort.path())?;
     let t = thresholds_here(&config);
     let plan = args.knobs.plan(&t, &config.gate, &[&a, &b])?;
-    let v = duet_verdict(&name, [&a, &b], &t, &plan, &config, args.quiet)?;
+    let v = duet_verdict(&name, [&a, &b], &t, &plan, &config, args.quiet).with_context(|| {
+        format!(
+            "the A/B duet of `{name}` could not run (a variant that fails to start or answer is a setup error, not a regression)\n  fix: run the failing variant's command (quoted below) by hand and fix what it says; --a-cmd/--b-cmd, --a-config/--b-config and --a-model/--b-model choose the variants"
+        )
+    })?;
     let report = VerdictReport::new(Mode::Ab, vec![v], false);
     super::compare::finish(&report, args.output.as_deref(), args.format, args.quiet)
 }

@@ -26,9 +26,14 @@ pub fn ci(a: &CiArgs) -> Result<u8> {
     let config = Config::load(&a.config.config)?;
     let files = Files::in_dir(&a.out_dir, a.result.as_deref());
     let duet = a.base_config.is_some() || a.base_cmd.is_some();
+    // What this run writes (or was given): only these are read back. A file of the same name
+    // left in --out-dir by an earlier run is never taken for this run's output.
+    let measures = a.result.is_none() && (!duet || !a.no_second_opinion);
+    let second_opinion = duet && !a.no_second_opinion;
+    files.note_stale(measures || a.result.is_some(), second_opinion);
     let mut code = if duet {
         let code = super::duet::base_against_head(a, &config, &files.verdict)?;
-        if !a.no_second_opinion {
+        if second_opinion {
             run_and_compare_to(a, &files.result, &files.second_opinion)?;
         }
         code
@@ -51,10 +56,9 @@ pub fn ci(a: &CiArgs) -> Result<u8> {
     let report = ReportArgs {
         verdict: files.verdict.clone(),
         format: ReportFormat::Markdown,
-        result: files.result.is_file().then(|| files.result.clone()),
+        result: (measures || a.result.is_some()).then(|| files.result.clone()),
         sizing: a.sizing.clone(),
-        second_opinion: (duet && files.second_opinion.is_file())
-            .then(|| files.second_opinion.clone()),
+        second_opinion: second_opinion.then(|| files.second_opinion.clone()),
         output: Some(files.comment.clone()),
         gate: a.gate.clone(),
         commit: None,
@@ -82,9 +86,14 @@ pub fn ci(a: &CiArgs) -> Result<u8> {
         );
         if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
             let md = std::fs::read_to_string(&files.comment)
-                .with_context(|| format!("cannot read {}", files.comment.display()))?;
+                .with_context(|| {
+                    format!(
+                        "cannot read {}\n  fix: check that --out-dir is readable and nothing else removes files in it during the run",
+                        files.comment.display()
+                    )
+                })?;
             crate::publish::actions::append_step_summary(Path::new(&summary), &md)
-                .context("cannot append to $GITHUB_STEP_SUMMARY")?;
+                .context("cannot append to $GITHUB_STEP_SUMMARY\n  fix: point GITHUB_STEP_SUMMARY at a writable file, or unset it outside GitHub Actions")?;
         }
     } else {
         let comment = CommentArgs {
@@ -122,6 +131,21 @@ impl Files {
             verdict: dir.join("verdict.json"),
             second_opinion: dir.join("compare.json"),
             comment: dir.join("comment.md"),
+        }
+    }
+
+    /// Says which files in the folder are left from an earlier run: this run neither writes
+    /// nor reads them, and they stay untouched (they may be someone's only copy).
+    fn note_stale(&self, has_result: bool, has_second_opinion: bool) {
+        let unused = [
+            (!has_result).then_some(&self.result),
+            (!has_second_opinion).then_some(&self.second_opinion),
+        ];
+        for f in unused.into_iter().flatten().filter(|f| f.exists()) {
+            eprintln!(
+                "bench-gate ci: note: {} is from an earlier run; this run does not write or read it",
+                f.display()
+            );
         }
     }
 }

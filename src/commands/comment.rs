@@ -54,11 +54,21 @@ pub fn comment(args: &CommentArgs) -> Result<u8> {
             Ok(0)
         }
         Err(e) => {
-            warn(
-                in_actions,
-                &format!("could not comment on the pull request: {e}"),
-            );
-            Ok(if args.strict { EXIT_USER_ERROR } else { 0 })
+            let message = format!("could not comment on the pull request: {e}");
+            if args.strict {
+                // --strict: the comment is the point, so its failure is this step's error.
+                eprintln!("error: {message}");
+                if in_actions {
+                    println!(
+                        "{}",
+                        workflow_command(Level::Error, Some("bench-gate comment"), &message)
+                    );
+                }
+                Ok(EXIT_USER_ERROR)
+            } else {
+                warn(in_actions, &message);
+                Ok(0)
+            }
         }
     }
 }
@@ -90,9 +100,10 @@ fn post(
     ))
 }
 
-/// Default bound on the whole publish: a few slow requests and a rate-limit wait fit, a hung
-/// server does not hold the CI job for long.
-const DEFAULT_TIMEOUT_S: u64 = 120;
+/// Default bound on the whole publish: a few slow requests and a retry fit (a healthy GitHub
+/// answers in well under a second), a server that accepts and never answers does not hold the
+/// CI job (billed by the minute) for more than a minute.
+pub const DEFAULT_TIMEOUT_S: u64 = 60;
 
 /// `--timeout-s`, else `BENCH_GATE_COMMENT_TIMEOUT_S`, else [`DEFAULT_TIMEOUT_S`].
 fn publish_timeout(
@@ -103,14 +114,18 @@ fn publish_timeout(
         Some(s) => s,
         None => match get(TIMEOUT_ENV).filter(|v| !v.trim().is_empty()) {
             Some(v) => v.trim().parse().map_err(|_| PublishError::Client {
-                detail: format!("{TIMEOUT_ENV}={v:?} is not a whole number of seconds"),
+                detail: format!(
+                    "{TIMEOUT_ENV}={v:?} is not a whole number of seconds (e.g. {DEFAULT_TIMEOUT_S})"
+                ),
             })?,
             None => DEFAULT_TIMEOUT_S,
         },
     };
     if secs == 0 {
         return Err(PublishError::Client {
-            detail: "a publish timeout of 0 s leaves no time to post; use e.g. 120".into(),
+            detail: format!(
+                "a publish timeout of 0 s (--timeout-s or {TIMEOUT_ENV}) leaves no time to post; use e.g. {DEFAULT_TIMEOUT_S}"
+            ),
         });
     }
     Ok(Duration::from_secs(secs))
@@ -126,6 +141,40 @@ fn warn(in_actions: bool, message: &str) {
         println!(
             "{}",
             workflow_command(Level::Warning, Some("bench-gate comment"), message)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::publish_timeout;
+
+    #[test]
+    fn a_silent_server_is_given_up_on_within_a_minute_by_default() {
+        let limit = publish_timeout(None, &|_| None).unwrap();
+        assert!(limit <= Duration::from_secs(60), "{limit:?}");
+        assert!(
+            limit >= Duration::from_secs(10),
+            "room for a slow answer: {limit:?}"
+        );
+    }
+
+    #[test]
+    fn the_flag_wins_over_the_environment_and_zero_is_refused_naming_both() {
+        let env = |k: &str| (k == super::TIMEOUT_ENV).then(|| "7".to_owned());
+        assert_eq!(
+            publish_timeout(Some(3), &env).unwrap(),
+            Duration::from_secs(3)
+        );
+        assert_eq!(publish_timeout(None, &env).unwrap(), Duration::from_secs(7));
+        let zero = publish_timeout(Some(0), &env).unwrap_err().to_string();
+        assert!(
+            zero.contains("--timeout-s")
+                && zero.contains(super::TIMEOUT_ENV)
+                && zero.contains("fix:"),
+            "{zero}"
         );
     }
 }

@@ -34,7 +34,7 @@ pub fn compare(args: &CompareArgs) -> Result<u8> {
             Some(file) => history::compare_model(&run, m, &path, &file, &t, &config.gate)
                 .with_context(|| {
                     format!(
-                        "cannot judge model `{}` of {} against {}",
+                        "cannot judge model `{}` of {} against {}\n  fix: check that --result and the baseline are of the same model and CPU (or refresh the baseline with `bench-gate baseline update`)",
                         m.name,
                         args.result.display(),
                         path.display()

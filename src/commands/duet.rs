@@ -1,7 +1,7 @@
 //! `bench-gate ci --base-config/--base-cmd`: the pull request's base against its head, each model
 //! measured as a duet (the same code as `ab`), which decides the check.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
@@ -26,14 +26,13 @@ pub fn base_against_head(a: &CiArgs, head: &Config, out: &Path) -> Result<u8> {
     let choice = head.cpu_choice(a.select.cpus.as_deref())?;
     choice.pin()?;
     let cpus = choice.cpus;
-    let exe = std::env::current_exe().context("cannot locate the bench-gate executable")?;
-    let base_bin = a.base_bin.clone().unwrap_or_else(|| exe.clone());
-    if base.is_some() && !base_bin.is_file() {
-        bail!(
-            "--base-bin {}: no such file (did the base fail to build?)\n  fix: build the merge base's bench-gate, or leave --base-bin out to run the base's config with this build",
-            base_bin.display()
-        );
-    }
+    let exe = std::env::current_exe().context(
+        "cannot locate the bench-gate executable (for the head's worker)\n  fix: run bench-gate from a path that still exists (not a deleted or replaced binary), or pass --head-cmd",
+    )?;
+    let base_bin = match &a.base_bin {
+        Some(p) => executable_path("--base-bin", p)?,
+        None => exe.clone(),
+    };
     let t = thresholds_here(head);
     let mut models = Vec::new();
     let mut selected = head.clone();
@@ -91,7 +90,7 @@ pub fn base_against_head(a: &CiArgs, head: &Config, out: &Path) -> Result<u8> {
         )
         .with_context(|| {
             format!(
-                "the duet of `{}` could not run (a base that fails to build or start is a setup error, not a regression)",
+                "the duet of `{}` could not run (a base that fails to build or start is a setup error, not a regression)\n  fix: run the failing side by hand (its command is quoted below) and fix what it says; --base-config, --base-bin and --base-cmd choose the base",
                 m.name
             )
         })?;
@@ -114,4 +113,47 @@ fn new_model(name: &str, t: &crate::config::Thresholds) -> ModelVerdict {
         "new model: `{name}` is not in the base's config, so there is no duet; the committed-baseline comparison is its only verdict"
     ));
     v
+}
+
+/// `path` as an absolute path to an executable regular file. A relative path is relative to the
+/// current folder, never looked up on `PATH`: `Command::new("basebg")` would search `PATH` and
+/// could run a different program of the same name.
+fn executable_path(flag: &str, path: &Path) -> Result<PathBuf> {
+    let shown = path.display();
+    let abs = std::path::absolute(path).with_context(|| {
+        format!(
+            "{flag} {shown}: cannot make the path absolute\n  fix: pass the base's bench-gate as an absolute path"
+        )
+    })?;
+    let meta = match std::fs::metadata(&abs) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "{flag} {shown}: no such file (did the base fail to build?)\n  fix: build the merge base's bench-gate, or leave {flag} out to run the base's config with this build"
+        ),
+        Err(e) => bail!(
+            "{flag} {shown}: cannot read it: {e}\n  fix: pass a bench-gate executable this user can read and run, or leave {flag} out to run the base's config with this build"
+        ),
+    };
+    if !meta.is_file() {
+        bail!(
+            "{flag} {shown} is not a file (a folder?)\n  fix: pass the base's bench-gate binary itself, e.g. {flag} ../base/target/release/bench-gate"
+        );
+    }
+    if !is_executable(&meta) {
+        bail!(
+            "{flag} {shown} is not executable\n  fix: chmod +x {shown}, or pass the base's built bench-gate binary"
+        );
+    }
+    Ok(abs)
+}
+
+#[cfg(unix)]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_meta: &std::fs::Metadata) -> bool {
+    true
 }

@@ -49,7 +49,7 @@ fn run(a: &K8sRunArgs) -> Result<u8> {
     };
     if pools.len() > 1 && a.job.pool_label.is_none() {
         bail!(
-            "--pools needs --pool-label: the node label whose value names each pool (e.g. cloud.google.com/gke-nodepool or eks.amazonaws.com/nodegroup)"
+            "--pools needs --pool-label: the node label whose value names each pool\n  fix: pass e.g. --pool-label cloud.google.com/gke-nodepool or --pool-label eks.amazonaws.com/nodegroup"
         );
     }
     let jobs = pools
@@ -70,7 +70,7 @@ fn run(a: &K8sRunArgs) -> Result<u8> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?;
+        .context("cannot start the async runtime\n  fix: check the process limits (ulimit -u, the container's pids limit) and run again")?;
     let outcomes = rt.block_on(async {
         let client = client_from_kubeconfig(a.kubeconfig.as_deref(), a.context.as_deref()).await?;
         let cancel = async {
@@ -93,7 +93,7 @@ fn run(a: &K8sRunArgs) -> Result<u8> {
     }
     if !failed.is_empty() {
         bail!(
-            "the benchmark Job failed on pool(s) {} (each Job was deleted)",
+            "the benchmark Job failed on pool(s) {} (each Job was deleted)\n  fix: read each pool's error above; `kubectl logs` of its pod shows what bench-gate said",
             failed.join(", ")
         );
     }
@@ -122,8 +122,10 @@ fn params(a: &K8sJobArgs, pool: &str) -> Result<JobParams> {
     let mut p = JobParams {
         image: a.image.clone(),
         namespace: a.namespace.clone(),
-        cpus: NonZeroU32::new(a.pod_cpus).context("--pod-cpus must be at least 1")?,
-        memory_mib: NonZeroU64::new(a.memory_mib).context("--memory-mib must be at least 1")?,
+        cpus: NonZeroU32::new(a.pod_cpus)
+            .context("--pod-cpus must be at least 1\n  fix: pass e.g. --pod-cpus 1")?,
+        memory_mib: NonZeroU64::new(a.memory_mib)
+            .context("--memory-mib must be at least 1\n  fix: pass e.g. --memory-mib 2048")?,
         pool: pool.to_string(),
         active_deadline_s: a.deadline_s,
         ttl_after_finished_s: a.ttl_s,
@@ -148,7 +150,7 @@ fn params(a: &K8sJobArgs, pool: &str) -> Result<JobParams> {
     for kv in &a.node_selector {
         let (k, v) = kv
             .split_once('=')
-            .with_context(|| format!("--node-selector {kv}: expected KEY=VALUE"))?;
+            .with_context(|| format!("--node-selector {kv}: expected KEY=VALUE\n  fix: pass e.g. --node-selector kubernetes.io/arch=amd64"))?;
         p.node_selector.insert(k.to_string(), v.to_string());
     }
     for t in &a.tolerations {
@@ -162,13 +164,13 @@ fn params(a: &K8sJobArgs, pool: &str) -> Result<JobParams> {
 fn toleration(s: &str) -> Result<TolerationSpec> {
     let (kv, effect) = s
         .rsplit_once(':')
-        .with_context(|| format!("--toleration {s}: expected KEY[=VALUE]:EFFECT"))?;
+        .with_context(|| format!("--toleration {s}: expected KEY[=VALUE]:EFFECT\n  fix: pass e.g. --toleration dedicated=bench:NoSchedule"))?;
     let effect = match effect {
         "NoSchedule" => TaintEffect::NoSchedule,
         "PreferNoSchedule" => TaintEffect::PreferNoSchedule,
         "NoExecute" => TaintEffect::NoExecute,
         other => bail!(
-            "--toleration {s}: unknown effect {other} (NoSchedule, PreferNoSchedule or NoExecute)"
+            "--toleration {s}: unknown effect {other}\n  fix: end it with :NoSchedule, :PreferNoSchedule or :NoExecute"
         ),
     };
     let (key, value) = match kv.split_once('=') {

@@ -34,7 +34,7 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
         _ => bail!("--duration {s}: unknown unit `{unit}`\n  fix: use ms, s or m"),
     };
     if !(secs.is_finite() && secs > 0.0) {
-        bail!("--duration {s}: must be longer than zero");
+        bail!("--duration {s}: must be longer than zero\n  fix: pass e.g. --duration 30s");
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -42,13 +42,15 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
 pub fn load(args: &LoadArgs) -> Result<u8> {
     let mut config = Config::load(&args.config.config)?;
     if args.streams.is_empty() || args.streams.contains(&0) {
-        bail!("--streams: give stream counts >= 1, e.g. --streams 1,2");
+        bail!("--streams: stream counts must be >= 1\n  fix: pass e.g. --streams 1,2,4");
     }
     let mut streams = args.streams.clone();
     streams.sort_unstable();
     streams.dedup();
     let stop = match (args.requests, &args.duration) {
-        (Some(0), _) => bail!("--requests 0: run at least one request"),
+        (Some(0), _) => bail!(
+            "--requests 0: run at least one request\n  fix: pass e.g. --requests 100, or --duration 30s"
+        ),
         (Some(n), _) => Stop::Requests(n),
         (None, Some(d)) => Stop::Duration(parse_duration(d)?),
         (None, None) => Stop::Duration(DEFAULT_DURATION),
@@ -114,7 +116,7 @@ pub fn load(args: &LoadArgs) -> Result<u8> {
         match row {
             Some(r) => rows.push(r),
             None => bail!(
-                "{} streams: no request succeeded ({} errors); first error: {}",
+                "{} streams: no request succeeded ({} errors); first error: {}\n  fix: check that the model runs at all (`bench-gate run -c CONFIG`), or pass fewer --streams",
                 n,
                 run.errors,
                 run.first_error.unwrap_or_default()

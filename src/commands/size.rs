@@ -96,7 +96,9 @@ fn inputs(args: &SizeArgs) -> Result<Inputs> {
     if let Some(dir) = &args.baselines {
         let all = input::all_from_baselines(dir)?;
         let (Some(rc), Some(tc)) = (&args.reference_cpu, &args.target_cpu) else {
-            bail!("--baselines needs --reference-cpu and --target-cpu");
+            bail!(
+                "--baselines needs --reference-cpu and --target-cpu\n  fix: pass both, e.g. --reference-cpu apple-m4 --target-cpu xeon-8480 (the CPU folders under --baselines)"
+            );
         };
         let reference = input::pick_cpu(&all, rc, dir)?;
         let target = input::pick_cpu(&all, tc, dir)?;

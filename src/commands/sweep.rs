@@ -24,7 +24,7 @@ use anyhow::{Context, Result, bail};
 pub fn sweep(args: &SweepArgs) -> Result<u8> {
     let mut config = Config::load(&args.config.config)?;
     if args.threads.is_empty() || args.threads.contains(&0) {
-        bail!("--threads: give thread counts >= 1, e.g. --threads 1,2,4");
+        bail!("--threads: thread counts must be >= 1\n  fix: pass e.g. --threads 1,2,4");
     }
     let mut threads = args.threads.clone();
     threads.sort_unstable();
@@ -47,7 +47,9 @@ pub fn sweep(args: &SweepArgs) -> Result<u8> {
         LimitDecision::Refuse(msg) => bail!(msg),
         LimitDecision::Apply(c) => {
             let g = LimitGuard::apply(c, PERIOD_US)
-                .with_context(|| format!("cannot apply a {c} CPU limit"))?;
+                .with_context(|| {
+                    format!("cannot apply a {c} CPU limit\n  fix: run where bench-gate may create cgroups (a delegated subtree), or leave --cpu-limit out")
+                })?;
             let cgroup = g.cgroup_dir().display().to_string();
             (Some(g), Some(c), LimitSource::Applied { cgroup })
         }
@@ -97,7 +99,10 @@ pub fn sweep(args: &SweepArgs) -> Result<u8> {
             let meas = runner::measure(w.as_mut(), &plan, observer.as_mut())?;
             drop(w);
             let Some(s) = Summary::of(&meas.samples_ms) else {
-                bail!("{}: no usable samples at {t} threads", m.name);
+                bail!(
+                    "{}: no usable samples at {t} threads\n  fix: raise [run] iterations in the config, or leave {t} out of --threads",
+                    m.name
+                );
             };
             rows.push(SweepRow {
                 threads: t,

@@ -123,7 +123,12 @@ fn write_issues(
     repo_url: Option<&str>,
 ) -> Result<()> {
     std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the issues folder {}", dir.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot create the issues folder {}\n  fix: pass a --issues-dir this user can create (its parent must exist and be writable)",
+                dir.display()
+            )
+        })?;
     let mut plan = String::new();
     for (i, p) in issues::plan(&report.series, known).iter().enumerate() {
         let s = &report.series[p.series];

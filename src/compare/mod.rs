@@ -262,9 +262,19 @@ impl VerdictReport {
     pub fn read(path: &std::path::Path) -> anyhow::Result<VerdictReport> {
         use anyhow::Context;
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the verdict {}", path.display()))?;
+            .with_context(|| {
+                format!(
+                    "cannot read the verdict {}\n  fix: pass the file written by `bench-gate compare -o` or `ab -o`",
+                    path.display()
+                )
+            })?;
         serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a verdict file", path.display()))
+            .with_context(|| {
+                format!(
+                    "{} is not a verdict file\n  fix: pass the file written by `bench-gate compare -o` or `ab -o` (of this bench-gate version)",
+                    path.display()
+                )
+            })
     }
 
     /// Builds the report; the overall verdict and exit code follow from the models.

@@ -39,7 +39,7 @@ impl CpuChoice {
     pub fn pin(&self) -> Result<()> {
         affinity::pin_current_process(&self.cpus).with_context(|| {
             format!(
-                "cannot pin to CPUs {} ({})",
+                "cannot pin to CPUs {} ({})\n  fix: choose CPUs this process may run on (see `taskset -p $$` or the container's cpuset) with --cpus or [run] cpus",
                 affinity::format_cpu_list(&self.cpus),
                 self.origin
             )

@@ -17,10 +17,12 @@ const MASK_WORDS: usize = 8192 / 64;
 
 /// Parses a `--cpus`-style CPU set argument: `"0"`, `"2-3"`, `"0,2"`. Rejects an empty set.
 pub fn parse_cpu_set_arg(s: &str) -> Result<Vec<usize>, String> {
-    let cpus = parse_cpu_list(s).map_err(|e| format!("invalid CPU set {s:?}: {e}"))?;
+    let cpus = parse_cpu_list(s).map_err(|e| {
+        format!("invalid CPU set {s:?}: {e}\n  fix: use a list such as `0`, `2-3` or `0,2,4-5`")
+    })?;
     if cpus.is_empty() {
         return Err(format!(
-            "invalid CPU set {s:?}: it names no CPU (use e.g. `0` or `2-3`)"
+            "invalid CPU set {s:?}: it names no CPU\n  fix: use e.g. `0` or `2-3`"
         ));
     }
     Ok(cpus)

@@ -29,7 +29,7 @@ pub fn decide_limit(
         && !(r.is_finite() && r > 0.0)
     {
         return LimitDecision::Refuse(format!(
-            "--cpu-limit {r}: a CPU limit must be a positive number of CPUs, e.g. 1 or 0.5"
+            "--cpu-limit {r}: a CPU limit must be a positive number of CPUs\n  fix: pass e.g. --cpu-limit 1 or --cpu-limit 0.5"
         ));
     }
     let reason = match can_apply {

@@ -156,48 +156,60 @@ impl Outcome {
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error(
-        "GITHUB_TOKEN is not set or empty: give the step `env: GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}`"
+        "GITHUB_TOKEN is not set or empty\n  fix: give the step `env: GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}`"
     )]
     MissingToken,
-    #[error("GITHUB_TOKEN contains spaces or control characters; check how the secret is passed")]
+    #[error(
+        "GITHUB_TOKEN contains spaces or control characters\n  fix: check how the secret is passed (`env: GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}`, no quotes or line breaks around it)"
+    )]
     InvalidToken,
     #[error(
-        "no repository given: pass --repo OWNER/NAME or run inside GitHub Actions (GITHUB_REPOSITORY)"
+        "no repository given (no --repo, no GITHUB_REPOSITORY)\n  fix: pass --repo OWNER/NAME, or run inside GitHub Actions, which sets GITHUB_REPOSITORY"
     )]
     MissingRepository,
-    #[error("repository {value:?} is not of the form OWNER/NAME")]
+    #[error(
+        "repository {value:?} (--repo or GITHUB_REPOSITORY) is not of the form OWNER/NAME\n  fix: pass --repo OWNER/NAME, e.g. --repo acme/speech-api"
+    )]
     InvalidRepository { value: String },
-    #[error("cannot tell which pull request to comment on: {reason}; pass --pr NUMBER")]
+    #[error(
+        "cannot tell which pull request to comment on: {reason}\n  fix: pass --pr NUMBER, or run on a `pull_request` event (its payload at GITHUB_EVENT_PATH names the PR)"
+    )]
     MissingPullRequest { reason: String },
-    #[error("GitHub API URL {value:?} is not usable: {reason}")]
+    #[error(
+        "GitHub API URL {value:?} (--api-url or GITHUB_API_URL) is not usable: {reason}\n  fix: pass --api-url https://HOST/api/v3 (GitHub Enterprise) or unset it for https://api.github.com"
+    )]
     InvalidApiUrl { value: String, reason: String },
     #[error(
-        "comment marker {marker:?} must be a short HTML comment such as `<!-- bench-gate:gate=NAME -->`"
+        "comment marker {marker:?} must be a short HTML comment such as `<!-- bench-gate:gate=NAME -->`\n  fix: pass a short --gate NAME (letters, digits, - and _)"
     )]
     InvalidMarker { marker: String },
-    #[error("{endpoint} answered 401 Unauthorized ({detail}): the token is invalid or expired")]
+    #[error(
+        "{endpoint} answered 401 Unauthorized ({detail}): the token is invalid or expired\n  fix: pass the job's own token (`env: GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}`) or renew the personal token"
+    )]
     Unauthorized { endpoint: String, detail: String },
     #[error(
-        "{endpoint} answered 403 Forbidden ({detail}): the token may not write PR comments. \
-         Give the job `permissions: pull-requests: write`. Pull requests from forks always get \
+        "{endpoint} answered 403 Forbidden ({detail}): the token may not write PR comments\n  \
+         fix: give the job `permissions: pull-requests: write`. Pull requests from forks always get \
          a read-only token: post the comment from a second workflow triggered by `workflow_run` \
          (the two-stage commenter)"
     )]
     Forbidden { endpoint: String, detail: String },
     #[error(
         "{endpoint} answered 404 Not Found ({detail}): the repository or pull request does not \
-         exist, or the token cannot see it. Check --repo, --pr and GITHUB_API_URL; for pull \
+         exist, or the token cannot see it\n  fix: check --repo, --pr and GITHUB_API_URL; for pull \
          requests from forks use the two-stage `workflow_run` commenter"
     )]
     NotFound { endpoint: String, detail: String },
-    #[error("{endpoint} answered {status} ({detail})")]
+    #[error(
+        "{endpoint} answered {status} ({detail})\n  fix: read GitHub's message above; check --repo, --pr and the comment body, or rerun the job if GitHub was failing"
+    )]
     Status {
         endpoint: String,
         status: u16,
         detail: String,
     },
     #[error(
-        "could not reach {endpoint} after {attempts} attempt(s): {detail}; check GITHUB_API_URL and the runner's network"
+        "could not reach {endpoint} after {attempts} attempt(s): {detail}\n  fix: check GITHUB_API_URL (or --api-url) and the runner's network"
     )]
     Network {
         endpoint: String,
@@ -205,7 +217,7 @@ pub enum PublishError {
         detail: String,
     },
     #[error(
-        "{endpoint} still answered {status} after {attempts} attempt(s) ({detail}); try again later"
+        "{endpoint} still answered {status} after {attempts} attempt(s) ({detail})\n  fix: rerun the job later (GitHub is busy or failing), or leave out --strict so a comment never fails the gate"
     )]
     RetriesExhausted {
         endpoint: String,
@@ -213,12 +225,16 @@ pub enum PublishError {
         status: u16,
         detail: String,
     },
-    #[error("{endpoint} sent a response bench-gate cannot read: {detail}")]
+    #[error(
+        "{endpoint} sent a response bench-gate cannot read: {detail}\n  fix: check that GITHUB_API_URL (or --api-url) is a GitHub REST API root, e.g. https://HOST/api/v3"
+    )]
     InvalidResponse { endpoint: String, detail: String },
-    #[error("could not set up the GitHub client: {detail}")]
+    #[error(
+        "could not set up the GitHub client: {detail}\n  fix: check --api-url / GITHUB_API_URL, --timeout-s and BENCH_GATE_COMMENT_TIMEOUT_S"
+    )]
     Client { detail: String },
     #[error(
-        "gave up after {limit_s} s (the bound on the whole publish: connecting, answers, retries) while {step}; check GITHUB_API_URL and the runner's network, or raise the bound with --timeout-s / BENCH_GATE_COMMENT_TIMEOUT_S"
+        "gave up after {limit_s} s (the bound on the whole publish: connecting, answers, retries) while {step}\n  fix: check GITHUB_API_URL and the runner's network, or raise the bound with --timeout-s / BENCH_GATE_COMMENT_TIMEOUT_S"
     )]
     Timeout { limit_s: f64, step: String },
 }
@@ -403,6 +419,7 @@ fn choose(found: &[Candidate]) -> Option<u64> {
 /// Lists every comment of the PR, following `Link: rel="next"` to the last page, because the
 /// marked comment of a busy PR may sit on any page.
 async fn find_marked_comment(api: &Api<'_>, marker: &str) -> Result<Option<u64>, PublishError> {
+    api.task("listing the PR's comments".to_owned());
     let mut uri = api.list_path();
     let mut found = Vec::new();
     for _ in 0..MAX_PAGES {
@@ -422,6 +439,7 @@ async fn find_marked_comment(api: &Api<'_>, marker: &str) -> Result<Option<u64>,
 
 /// Edits comment `id` in place; PATCH is idempotent, so plain retries are safe.
 async fn update_comment(api: &Api<'_>, id: u64, body: &str) -> Result<Outcome, PublishError> {
+    api.task(format!("updating comment {id}"));
     let uri = api.comment_path(id);
     let payload = json!({ "body": body });
     let reply = api.send(Verb::Patch, &uri, Some(&payload)).await?;
@@ -441,6 +459,7 @@ async fn create_comment(api: &Api<'_>, marker: &str, body: &str) -> Result<Outco
     let attempts = api.retry.attempts();
     let mut failures = 0;
     loop {
+        api.task("creating the comment".to_owned());
         let (hint, ambiguous, failure) = match api.send_once(Verb::Post, &uri, Some(&payload)).await
         {
             Ok(reply) => match classify(&reply) {

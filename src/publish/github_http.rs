@@ -19,9 +19,11 @@ use super::{PublishError, RetryPolicy, Target, Token};
 /// Safety stop for a server whose `next` links never end (100 comments each: 100,000).
 pub(super) const MAX_PAGES: usize = 1_000;
 
-/// A CI step must not hang on a dead connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// A CI step must not hang on a dead connection. Both are well under the whole publish's
+/// default bound (60 s, `commands/comment.rs`), so a silent server costs one attempt's wait and
+/// still leaves time for a retry; the bound itself ends whatever is left.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const READ_TIMEOUT: Duration = Duration::from_secs(25);
 
 /// GitHub's advice for a secondary rate limit that names no wait: at least one minute.
 const RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
@@ -194,6 +196,9 @@ pub(super) struct Api<'a> {
     pub(super) retry: &'a RetryPolicy,
     /// What is being done right now, for the error when the whole publish times out.
     step: &'a RefCell<String>,
+    /// The task the current request serves, in words ("listing the PR's comments"), put
+    /// before the step so the time limit's message says what was being done, not only how.
+    task: RefCell<String>,
 }
 
 impl<'a> Api<'a> {
@@ -220,6 +225,7 @@ impl<'a> Api<'a> {
             token,
             retry,
             step,
+            task: RefCell::new(String::new()),
         })
     }
 
@@ -254,7 +260,17 @@ impl<'a> Api<'a> {
 
     /// Records the step in progress (see [`super::upsert_comment`]'s time limit).
     pub(super) fn doing(&self, step: String) {
-        *self.step.borrow_mut() = step;
+        let task = self.task.borrow();
+        *self.step.borrow_mut() = if task.is_empty() {
+            step
+        } else {
+            format!("{task} ({step})")
+        };
+    }
+
+    /// Names the task the next requests serve, e.g. "updating comment 101".
+    pub(super) fn task(&self, task: String) {
+        *self.task.borrow_mut() = task;
     }
 
     /// One request, no retry. Transport errors come back as scrubbed text.

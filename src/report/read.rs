@@ -89,7 +89,12 @@ pub fn check_same_run(
 /// capacity plan) or a bare sizing report. Only the fields the comment shows are read.
 pub fn read_sizing(path: &Path) -> Result<Vec<SizingSection>> {
     let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the sizing report {}", path.display()))?;
+        .with_context(|| {
+        format!(
+            "cannot read the sizing report {}\n  fix: pass the file written by `bench-gate size -o` with --sizing",
+            path.display()
+        )
+    })?;
     let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
         format!(
             "{} is not a bench-gate sizing report\n  fix: pass the file written by `bench-gate size -o`",

@@ -31,7 +31,12 @@ pub fn measure_model(
     quiet: bool,
 ) -> Result<ModelResult> {
     let fingerprint = Fingerprint::of(model)
-        .with_context(|| format!("cannot hash the files of model `{}`", model.name))?;
+        .with_context(|| {
+            format!(
+                "cannot hash the files of model `{}`\n  fix: make every model and fixture file it names readable by this user (check the path and its permissions)",
+                model.name
+            )
+        })?;
     platform::proc::reset_peak_rss();
     let load_start = Instant::now();
     let mut workload = workload::build(runtime, model)?;

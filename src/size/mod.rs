@@ -220,7 +220,9 @@ fn model_names(
         .collect();
     if names.is_empty() {
         let Target::Measured(t) = target else {
-            bail!("the reference measured no model");
+            bail!(
+                "the reference measured no model\n  fix: pass a --reference result that holds at least one model (from `bench-gate run -o`)"
+            );
         };
         bail!(
             "no model in common: {} ({}) measured [{}], {} ({}) measured [{}]; a ratio only means something for the same model on the same fixture\n  fix: measure the same model on both CPUs",
@@ -284,7 +286,7 @@ fn table_ratio(table: &RatioTable, cpu: &str, r: &ModelMeasurement) -> Result<Ra
         .map(|(_, v)| v.clone())
         .ok_or_else(|| {
             anyhow::anyhow!(
-                "the ratio table has no ratio for `{cpu}` (it has: {})",
+                "the ratio table has no ratio for `{cpu}` (it has: {})\n  fix: choose one of those with --production-cpu, or measure `{cpu}` and add it",
                 table.ratios.keys().cloned().collect::<Vec<_>>().join(", ")
             )
         })

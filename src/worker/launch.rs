@@ -126,7 +126,7 @@ impl<'a> Side<'a> {
                 let other = Config::load(p)?;
                 let m = select_model(&other, name, None, &flag("config")).with_context(|| {
                     format!(
-                        "{} {}: both variants need a [models.{name}] table",
+                        "{} {}: both variants need a [models.{name}] table\n  fix: add [models.{name}] to that config, or choose a model both have with --model",
                         flag("config"),
                         p.display()
                     )
@@ -138,7 +138,9 @@ impl<'a> Side<'a> {
                 select_model(config, name, self.model, &flag("model"))?,
             ),
         };
-        let exe = std::env::current_exe().context("cannot locate the bench-gate executable")?;
+        let exe = std::env::current_exe().context(
+            "cannot locate the bench-gate executable\n  fix: run bench-gate from a path that still exists (not a deleted or replaced binary)",
+        )?;
         Ok(Launch::worker(
             self.label,
             &exe,

@@ -35,9 +35,22 @@ pub fn select_model(
     };
     match &mut m.workload {
         WorkloadSpec::Onnx { model, .. } => {
+            if path.is_dir() {
+                bail!(
+                    "{flag} {} is a folder, not a model file\n  fix: pass the .onnx file itself",
+                    path.display()
+                );
+            }
             if !path.is_file() {
                 bail!(
                     "{flag} {}: no such file\n  fix: pass an existing .onnx file",
+                    path.display()
+                );
+            }
+            if let Err(e) = std::fs::File::open(path) {
+                bail!(
+                    "{flag} {}: cannot read it: {e}\n  fix: make the file readable by this user (chmod a+r {})",
+                    path.display(),
                     path.display()
                 );
             }
@@ -79,7 +92,9 @@ fn serve_inner(spec: &WorkerSpec, input: impl BufRead, output: &mut impl Write) 
     let cpus = choice.cpus;
     let env = Environment::detect(config.cpu_label.as_deref());
     let runtime = Runtime::load(spec.ort_lib)?;
-    let fingerprint = Fingerprint::of(&model).context("cannot hash the model's files")?;
+    let fingerprint = Fingerprint::of(&model).with_context(|| {
+        format!("cannot hash the files of model `{}`\n  fix: make every model and fixture file it names readable by this user (check the path and its permissions)", model.name)
+    })?;
     let mut w = workload::build(&runtime, &model)?;
     let hello = Hello {
         protocol: PROTOCOL_VERSION,
@@ -97,12 +112,14 @@ fn serve_inner(spec: &WorkerSpec, input: impl BufRead, output: &mut impl Write) 
     };
     send(output, &Reply::Hello(Box::new(hello)))?;
     for line in input.lines() {
-        let line = line.context("cannot read the next request")?;
+        let line = line.context(
+            "cannot read the next request on stdin\n  fix: start ab-worker from `bench-gate ab` (--a-cmd/--b-cmd), which feeds it requests",
+        )?;
         if line.trim().is_empty() {
             continue;
         }
         let request: Request = serde_json::from_str(&line)
-            .with_context(|| format!("not a request of protocol {PROTOCOL_VERSION}: {line}"))?;
+            .with_context(|| format!("not a request of protocol {PROTOCOL_VERSION}: {line}\n  fix: use the same bench-gate version for `ab` and its workers"))?;
         let reply = match request {
             Request::Measure { warmup, iterations } => block(w.as_mut(), warmup, iterations)?,
             Request::Outputs => Reply::Outputs(Box::new(w.outputs()?)),
@@ -146,5 +163,5 @@ fn send(output: &mut impl Write, reply: &Reply) -> Result<()> {
     output
         .write_all(line.as_bytes())
         .and_then(|()| output.flush())
-        .context("cannot write to bench-gate ab (it exited?)")
+        .context("cannot write to bench-gate ab (it exited?)\n  fix: see the error `bench-gate ab` printed; a worker ends when ab does")
 }

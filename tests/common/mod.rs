@@ -186,3 +186,23 @@ pub fn samples_around(median_ms: f64, n: usize) -> Vec<f64> {
         .map(|i| median_ms * (0.99 + 0.02 * i as f64 / (n.max(2) - 1) as f64))
         .collect()
 }
+
+/// The contract of every user error: exit 2, never a panic or a backtrace, one message starting
+/// `error: ` that names each of `names` (the file, flag or key at fault) and says what to do on
+/// a line `  fix: ...`. Returns stderr for further checks.
+pub fn assert_user_error(out: &std::process::Output, names: &[&str]) -> String {
+    let err = stderr_of(out);
+    assert_eq!(out.status.code(), Some(2), "expected exit 2: {err}");
+    assert!(
+        !err.contains("panicked")
+            && !err.contains("RUST_BACKTRACE")
+            && !err.contains("stack backtrace"),
+        "{err}"
+    );
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("\n  fix: "), "no `  fix:` line: {err}");
+    for name in names {
+        assert!(err.contains(name), "does not name {name}: {err}");
+    }
+    err
+}

@@ -38,13 +38,16 @@ pub fn wrap_result(json: &str) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum K8sError {
     #[error(
-        "kubeconfig {} does not exist: pass --kubeconfig with an existing file, \
+        "kubeconfig {} does not exist\n  fix: pass --kubeconfig with an existing file, \
          or omit it to use $KUBECONFIG, ~/.kube/config or the in-cluster service account",
         path.display()
     )]
     KubeconfigNotFound { path: PathBuf },
 
-    #[error("could not load kubeconfig {}: {source}", path.display())]
+    #[error(
+        "could not load kubeconfig {}: {source}\n  fix: check the file with `kubectl --kubeconfig FILE config view`, or pass another --kubeconfig / --context",
+        path.display()
+    )]
     Kubeconfig {
         path: PathBuf,
         #[source]
@@ -53,25 +56,29 @@ pub enum K8sError {
 
     #[error(
         "could not load a Kubernetes configuration (tried $KUBECONFIG, ~/.kube/config and the \
-         in-cluster service account): {source}. Pass --kubeconfig FILE"
+         in-cluster service account): {source}\n  fix: pass --kubeconfig FILE"
     )]
     InferConfig {
         #[source]
         source: Box<kube::config::InferConfigError>,
     },
 
-    #[error("could not build a Kubernetes client: {source}")]
+    #[error(
+        "could not build a Kubernetes client: {source}\n  fix: check the kubeconfig's server URL and certificates (`kubectl cluster-info`), or pass another --kubeconfig / --context"
+    )]
     Client {
         #[source]
         source: Box<kube::Error>,
     },
 
-    #[error("the Job to run has no {field}: render it with `bench-gate k8s render` (render::job)")]
+    #[error(
+        "the Job to run has no {field}\n  fix: render it with `bench-gate k8s render` (render::job)"
+    )]
     IncompleteJob { field: &'static str },
 
     #[error(
-        "not allowed to {verb} {resource} in namespace {namespace:?}: {message}. \
-         Apply k8s/rbac.yaml there (Role bench-gate-runner: jobs create/get/list/watch/delete, \
+        "not allowed to {verb} {resource} in namespace {namespace:?}: {message}\n  \
+         fix: apply k8s/rbac.yaml there (Role bench-gate-runner: jobs create/get/list/watch/delete, \
          pods get/list/watch, pods/log get, bound to ServiceAccount bench-gate-runner) and use \
          a kubeconfig for that ServiceAccount, or ask your cluster admin for the same rights"
     )]
@@ -83,19 +90,21 @@ pub enum K8sError {
     },
 
     #[error(
-        "namespace {namespace:?} does not exist: create it (kubectl create namespace {namespace}) \
+        "namespace {namespace:?} does not exist\n  fix: create it (kubectl create namespace {namespace}) \
          or pass another with --namespace"
     )]
     NamespaceNotFound { namespace: String },
 
     #[error(
         "a Job named {job:?} already exists in namespace {namespace:?} (a run for the same commit \
-         and pool is in progress or was not cleaned up): wait for it, or delete it with \
+         and pool is in progress or was not cleaned up)\n  fix: wait for it, or delete it with \
          `kubectl -n {namespace} delete job {job} --cascade=foreground`"
     )]
     AlreadyExists { namespace: String, job: String },
 
-    #[error("Kubernetes API call failed ({action}): {source}")]
+    #[error(
+        "Kubernetes API call failed ({action}): {source}\n  fix: check that the cluster is reachable (`kubectl get jobs -n NAMESPACE`) and run again"
+    )]
     Api {
         action: String,
         #[source]
@@ -104,7 +113,7 @@ pub enum K8sError {
 
     #[error(
         "pod {pod} cannot be scheduled: {message}. It asks for cpu={cpu} memory={memory} on a \
-         node matching {}: check that a node carries these labels (kubectl get nodes -L <key>), \
+         node matching {}\n  fix: check that a node carries these labels (kubectl get nodes -L <key>), \
          has that much allocatable CPU and memory free, and that the pod tolerates its taints",
         fmt_selector(node_selector)
     )]
@@ -117,7 +126,7 @@ pub enum K8sError {
     },
 
     #[error(
-        "pod {pod} cannot pull image {image:?} ({reason}): {message}. Check the image name and \
+        "pod {pod} cannot pull image {image:?} ({reason}): {message}\n  fix: check the image name and \
          tag, that it was pushed, and the registry credentials (imagePullSecrets)"
     )]
     ImagePull {
@@ -128,14 +137,14 @@ pub enum K8sError {
     },
 
     #[error(
-        "pod {pod} was killed for using more than its memory limit ({memory_limit}) (OOMKilled): \
-         raise memory_mib"
+        "pod {pod} was killed for using more than its memory limit ({memory_limit}) (OOMKilled)\n  \
+         fix: raise --memory-mib"
     )]
     OomKilled { pod: String, memory_limit: String },
 
     #[error(
-        "Job {job} ran past its activeDeadlineSeconds ({deadline}) and was stopped: {message}. \
-         Raise active_deadline_s, or lower the iterations in benchmark.toml",
+        "Job {job} ran past its activeDeadlineSeconds ({deadline}) and was stopped: {message}\n  \
+         fix: raise --deadline-s, or lower the iterations in benchmark.toml",
         deadline = deadline_s.map_or_else(|| "unset".to_owned(), |s| format!("{s} s"))
     )]
     DeadlineExceeded {
@@ -145,7 +154,7 @@ pub enum K8sError {
     },
 
     #[error(
-        "pod {pod} failed ({reason}{code}): {message}. Its log: kubectl logs {pod}",
+        "pod {pod} failed ({reason}{code}): {message}\n  fix: read its log (kubectl logs {pod}) and fix what bench-gate said there",
         code = exit_code.map_or_else(String::new, |c| format!(", exit code {c}"))
     )]
     PodFailed {
@@ -155,7 +164,9 @@ pub enum K8sError {
         message: String,
     },
 
-    #[error("Job {job} failed ({reason}): {message}. See kubectl describe job {job}")]
+    #[error(
+        "Job {job} failed ({reason}): {message}\n  fix: see `kubectl describe job {job}` and fix what it reports"
+    )]
     JobFailed {
         job: String,
         reason: String,
@@ -163,35 +174,41 @@ pub enum K8sError {
     },
 
     #[error(
-        "Job {job} did not finish within {}s (our --timeout); it was deleted. Raise --timeout, \
+        "Job {job} did not finish within {}s (our --timeout-s); it was deleted\n  fix: raise --timeout-s, \
          or check why it is slow (kubectl describe job {job})",
         after.as_secs()
     )]
     Timeout { job: String, after: Duration },
 
-    #[error("cancelled while Job {job} was running; it was deleted")]
+    #[error(
+        "cancelled while Job {job} was running; it was deleted\n  fix: run `bench-gate k8s run` again and let it finish"
+    )]
     Cancelled { job: String },
 
     #[error(
         "the pod log has no line {RESULT_BEGIN:?}: the image's bench-gate did not print a result \
-         (is it older than this one, or did the container run another command?). Last log lines:\n{log_tail}"
+         (is it older than this one, or did the container run another command?). Last log lines:\n{log_tail}\n  \
+         fix: use an --image built from this bench-gate version, with bench-gate as its entrypoint"
     )]
     NoResultBlock { log_tail: String },
 
     #[error(
         "the pod log has {RESULT_BEGIN:?} but no {RESULT_END:?} after it: the output was cut \
-         (log rotated, or the container was killed while printing)"
+         (log rotated, or the container was killed while printing)\n  \
+         fix: run again; if it repeats, raise --memory-mib (a killed container cuts its log)"
     )]
     UnterminatedResult,
 
-    #[error("the result block in the pod log is not valid JSON: {source}")]
+    #[error(
+        "the result block in the pod log is not valid JSON: {source}\n  fix: use an --image built from this bench-gate version"
+    )]
     ResultNotJson {
         #[source]
         source: serde_json::Error,
     },
 
     #[error(
-        "could not delete Job {job} in namespace {namespace:?}: {source}. Delete it by hand: \
+        "could not delete Job {job} in namespace {namespace:?}: {source}\n  fix: delete it by hand: \
          kubectl -n {namespace} delete job {job} --cascade=foreground (its ttlSecondsAfterFinished \
          removes it once finished)"
     )]
@@ -210,7 +227,9 @@ pub enum K8sError {
     )]
     InvalidJob { problems: Vec<String> },
 
-    #[error("could not serialise manifests to YAML: {source}")]
+    #[error(
+        "could not serialise manifests to YAML: {source}\n  fix: check the values passed to --image, --namespace, --pool and --node-selector"
+    )]
     Render {
         #[source]
         source: serde_norway::Error,

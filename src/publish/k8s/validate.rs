@@ -150,9 +150,9 @@ pub fn image_reference(s: &str) -> Result<(), String> {
     const HELP: &str =
         "expected e.g. ghcr.io/acme/bench-gate:1.2 or registry:5000/team/image@sha256:<64 hex>";
     if s.trim().is_empty() {
-        return Err(format!("an image is required; {HELP}"));
+        return Err(format!("an image is required\n  fix: pass --image, {HELP}"));
     }
-    let fail = |why: &str| Err(format!("{why}; {HELP}"));
+    let fail = |why: &str| Err(format!("{why}\n  fix: pass --image, {HELP}"));
     let (rest, digest) = match s.split_once('@') {
         Some((r, d)) => (r, Some(d)),
         None => (s, None),

@@ -46,29 +46,29 @@ pub struct Audio {
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
     /// The file could not be opened or read (missing, permissions, I/O failure).
-    #[error("cannot read audio file {}: {source}; check that the path exists and is readable", path.display())]
+    #[error("cannot read audio file {}: {source}\n  fix: check that the path (the config's `fixture`) exists and is readable", path.display())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
     /// The bytes are not a RIFF/WAVE file, or its header is malformed.
-    #[error("{} is not a WAV file ({detail}); bench-gate reads PCM or float WAV; {CONVERT_HINT}", path.display())]
+    #[error("{} is not a WAV file ({detail}); bench-gate reads PCM or float WAV\n  fix: {CONVERT_HINT}", path.display())]
     NotWav { path: PathBuf, detail: String },
     /// The file ends before its header or its declared data chunk does.
-    #[error("{} is truncated: {detail}; the file was cut short (interrupted copy or recording?), re-export it or {CONVERT_HINT}", path.display())]
+    #[error("{} is truncated: {detail}; the file was cut short (interrupted copy or recording?)\n  fix: re-export it or {CONVERT_HINT}", path.display())]
     Truncated { path: PathBuf, detail: String },
     /// The file holds no audio frames.
-    #[error("{} contains no audio ({detail}); use a WAV with at least one sample", path.display())]
+    #[error("{} contains no audio ({detail})\n  fix: point the config's `fixture` at a WAV with at least one sample", path.display())]
     Empty { path: PathBuf, detail: String },
     /// A WAV encoding or layout that bench-gate does not decode.
-    #[error("{} uses an unsupported WAV encoding: {encoding}; bench-gate reads 8/16/24/32-bit PCM or 32-bit float at {MIN_SOURCE_RATE}..={MAX_SOURCE_RATE} Hz; {CONVERT_HINT}", path.display())]
+    #[error("{} uses an unsupported WAV encoding: {encoding}; bench-gate reads 8/16/24/32-bit PCM or 32-bit float at {MIN_SOURCE_RATE}..={MAX_SOURCE_RATE} Hz\n  fix: {CONVERT_HINT}", path.display())]
     UnsupportedEncoding { path: PathBuf, encoding: String },
     /// A float WAV holds NaN or infinity, which would poison the log-mel features.
-    #[error("{} holds a non-finite float sample (NaN or infinity) at frame {frame}; re-export it, e.g. `sox in.wav -b 16 out.wav`", path.display())]
+    #[error("{} holds a non-finite float sample (NaN or infinity) at frame {frame}\n  fix: re-export it, e.g. `sox in.wav -b 16 out.wav`", path.display())]
     NonFinite { path: PathBuf, frame: u64 },
     /// The resampler could not be built or run (should not happen for accepted rates).
-    #[error("cannot resample {} from {from_hz} Hz to {TARGET_RATE} Hz: {detail}; {CONVERT_HINT}", path.display())]
+    #[error("cannot resample {} from {from_hz} Hz to {TARGET_RATE} Hz: {detail}\n  fix: {CONVERT_HINT}", path.display())]
     Resample {
         path: PathBuf,
         from_hz: u32,
