@@ -21,7 +21,10 @@ mod outfile;
 pub mod validate;
 
 pub use measure::{Profile, measure_model, now};
-pub use outfile::{check_output_path, check_outputs, given_outputs, same_file, write_atomic};
+pub use outfile::{
+    Output, check_output_path, check_outputs, check_writes, given_outputs, same_file,
+    write_all_atomic, write_atomic,
+};
 
 /// Bumped on any incompatible change; readers refuse newer versions.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -18,14 +18,7 @@ pub fn compare(args: &CompareArgs) -> Result<u8> {
         let key = Key::of(m);
         paths.push(key.path(root)?);
     }
-    if let Some(out) = &args.output {
-        let mut inputs = vec![
-            ("-c", config.path.as_path()),
-            ("--result", args.result.as_path()),
-        ];
-        inputs.extend(paths.iter().map(|p| ("baseline", p.as_path())));
-        crate::result::check_outputs(&[("-o", out)], &inputs)?;
-    }
+    super::touches::compare(args).check()?;
     let mut models = Vec::with_capacity(run.models.len());
     for (m, path) in run.models.iter().zip(paths) {
         let configured = config.thresholds.get(&m.architecture);
