@@ -14,8 +14,8 @@ use crate::worker::launch::{Launch, Side};
 use crate::worker::serve::{WorkerSpec, serve};
 
 pub fn ab(args: &AbArgs) -> Result<u8> {
-    let config = Config::load(&args.config.config)?;
     super::touches::ab(args).check()?;
+    let config = Config::load(&args.config.config)?;
     let name = config.one_model(args.model.as_deref())?.name.clone();
     let choice = config.cpu_choice(args.cpus.as_deref())?;
     // Pinned here too, so a user's worker command (and anything it starts) inherits the CPUs.

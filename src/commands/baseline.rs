@@ -19,6 +19,7 @@ pub fn baseline(args: &BaselineArgs) -> Result<u8> {
 }
 
 fn update(args: &BaselineUpdateArgs) -> Result<u8> {
+    super::touches::baseline_update(args).check()?;
     let history = match (args.history, &args.config) {
         (Some(0), _) => {
             bail!("--history 0: a baseline keeps at least one run\n  fix: e.g. --history 10")
@@ -27,7 +28,6 @@ fn update(args: &BaselineUpdateArgs) -> Result<u8> {
         (None, Some(c)) => Config::load(c)?.gate.history,
         (None, None) => GateSection::default().history,
     };
-    super::touches::baseline_update(args).check()?;
     let run = RunResult::read(&args.result)?;
     let root = &args.baselines.baselines;
     // All or nothing: every model's baseline and series are checked and rendered first, then

@@ -10,6 +10,7 @@ use crate::report;
 use crate::result::RunResult;
 
 pub fn compare(args: &CompareArgs) -> Result<u8> {
+    super::touches::compare(args).check()?;
     let config = Config::load(&args.config.config)?;
     let run = RunResult::read(&args.result)?;
     let root = &args.baselines.baselines;
@@ -18,7 +19,6 @@ pub fn compare(args: &CompareArgs) -> Result<u8> {
         let key = Key::of(m);
         paths.push(key.path(root)?);
     }
-    super::touches::compare(args).check()?;
     let mut models = Vec::with_capacity(run.models.len());
     for (m, path) in run.models.iter().zip(paths) {
         let configured = config.thresholds.get(&m.architecture);

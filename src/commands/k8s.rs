@@ -42,6 +42,8 @@ fn run(a: &K8sRunArgs) -> Result<u8> {
             a.out_dir.display()
         );
     }
+    // Where each pool's result will go must be writable, and no input, before a node is spent.
+    super::touches::k8s_run(a).check()?;
     let pools = super::touches::k8s_pools(a);
     if pools.len() > 1 && a.job.pool_label.is_none() {
         bail!(
@@ -52,8 +54,6 @@ fn run(a: &K8sRunArgs) -> Result<u8> {
         .iter()
         .map(|p| params(&a.job, p).map(|p| job(&p)))
         .collect::<Result<Vec<_>>>()?;
-    // Where each pool's result will go must be writable before a node is spent on it.
-    super::touches::k8s_run(a).check()?;
     let opts = RunOpts {
         timeout: Duration::from_secs(a.timeout_s),
         ..RunOpts::default()

@@ -14,6 +14,9 @@ use crate::report::{json, markdown};
 use crate::result::{RunResult, write_atomic};
 
 pub fn report(args: &ReportArgs) -> Result<u8> {
+    // The flags' files first, before any is read; then the baselines the verdict names.
+    let mut touches = super::touches::report(args);
+    touches.check()?;
     let input = load(args, &|name| std::env::var(name).ok())?;
     let sources: Vec<&Path> = input
         .verdict
@@ -21,7 +24,7 @@ pub fn report(args: &ReportArgs) -> Result<u8> {
         .iter()
         .filter_map(|m| Some(Path::new(&m.baseline.as_ref()?.source)))
         .collect();
-    super::touches::report(args)
+    touches
         .read_named("baseline named by --verdict", &sources)
         .check()?;
     let text = match args.format {
