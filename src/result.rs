@@ -197,6 +197,14 @@ pub enum ResultError {
         output: String,
         input: String,
     },
+    #[error(
+        "{output} {path} is also the {other} output: one would overwrite the other\n  fix: give {output} or {other} another path"
+    )]
+    TwoOutputs {
+        path: PathBuf,
+        output: String,
+        other: String,
+    },
     #[error("cannot write {path}: {source}\n  fix: check the folder's permissions and free space")]
     Write {
         path: PathBuf,

@@ -229,10 +229,10 @@ pub fn check_writes(outputs: &[Output], inputs: &[(String, &Path)]) -> Result<()
             });
         }
         if let Some(other) = outputs[..i].iter().find(|o| same_place(out.path, o.path)) {
-            return Err(ResultError::SameAsInput {
+            return Err(ResultError::TwoOutputs {
                 path: out.path.to_path_buf(),
                 output: out.flag.to_string(),
-                input: format!("{} output", other.flag),
+                other: other.flag.to_string(),
             });
         }
         written.push(out);
@@ -410,5 +410,22 @@ mod tests {
             .is_ok(),
             "a device is written in place, never replaced"
         );
+    }
+
+    #[test]
+    fn a_multi_file_update_that_cannot_stage_every_file_changes_none() {
+        let d = tempfile::tempdir().unwrap();
+        let first = d.path().join("baseline.json");
+        std::fs::write(&first, "old").unwrap();
+        let second = d.path().join("missing-folder").join("series.jsonl");
+        let err = write_all_atomic(&[(&first, b"new"), (&second, b"new")]).unwrap_err();
+        assert!(matches!(err, ResultError::NoFolder { .. }), "{err}");
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "old");
+        let left: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary file left behind");
+        let third = d.path().join("series.jsonl");
+        write_all_atomic(&[(&first, b"new"), (&third, b"s")]).unwrap();
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "new");
+        assert_eq!(std::fs::read_to_string(&third).unwrap(), "s");
     }
 }
