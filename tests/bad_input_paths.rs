@@ -303,6 +303,22 @@ fn trend_refuses_an_output_on_a_series_a_baseline_the_known_issues_or_its_own_pl
             "-o output",
             None,
         ),
+        // An issue body the scan may write (how many is known only after it).
+        row(
+            &[
+                "trend",
+                "--baselines",
+                "@bl",
+                "--issues-dir",
+                "@issues",
+                "-o",
+                "@issues/step-001.md",
+            ],
+            "--issues-dir",
+            "@issues/step-001.md",
+            "-o output",
+            None,
+        ),
         row(
             &[
                 "trend",

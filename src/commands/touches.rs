@@ -383,7 +383,32 @@ pub fn trend(a: &TrendArgs) -> Touches {
         .write("-o", a.output.as_deref())
         // The folder is created when missing: its plan cannot be probed before.
         .write_new("--issues-dir", plan.as_deref());
+    // How many issue bodies a scan writes is known only after it; any other path given that
+    // has the name of one (`step-007.md` in that folder) would be overwritten.
+    if let Some(dir) = &a.issues_dir {
+        for p in [a.output.as_deref(), a.known_issues.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|p| is_issue_body(dir, p))
+        {
+            t.write_new("--issues-dir", Some(p));
+        }
+    }
     t
+}
+
+/// `path` is where `trend` may write an issue body: `<dir>/step-<digits>.md`.
+fn is_issue_body(dir: &Path, path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let in_dir = path.parent().is_some_and(|p| {
+        crate::result::same_file(p, dir)
+            || std::path::absolute(p).ok() == std::path::absolute(dir).ok()
+    });
+    in_dir
+        && name
+            .strip_prefix("step-")
+            .and_then(|n| n.strip_suffix(".md"))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
