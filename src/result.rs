@@ -21,7 +21,10 @@ mod outfile;
 pub mod validate;
 
 pub use measure::{Profile, measure_model, now};
-pub use outfile::{check_output_path, check_outputs, given_outputs, same_file, write_atomic};
+pub use outfile::{
+    Output, check_output_path, check_outputs, check_writes, given_outputs, same_file,
+    write_all_atomic, write_atomic,
+};
 
 /// Bumped on any incompatible change; readers refuse newer versions.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -197,6 +200,14 @@ pub enum ResultError {
         path: PathBuf,
         output: String,
         input: String,
+    },
+    #[error(
+        "{output} {path} is also the {other} output: one would overwrite the other\n  fix: give {output} or {other} another path"
+    )]
+    TwoOutputs {
+        path: PathBuf,
+        output: String,
+        other: String,
     },
     #[error("cannot write {path}: {source}\n  fix: check the folder's permissions and free space")]
     Write {

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::slug::cpu_slug;
-use super::store::{BaselineError, Key};
+use super::store::{BaselineError, Key, Pending};
 use super::{BaselineFile, BaselineRun};
 use crate::result::ModelResult;
 
@@ -209,6 +209,19 @@ pub fn append(
     point: SeriesPoint,
     existing: Option<&BaselineFile>,
 ) -> Result<(PathBuf, usize), BaselineError> {
+    let p = prepare_append(root, key, point, existing)?;
+    super::store::write_all(std::slice::from_ref(&p))?;
+    Ok((p.path, p.count))
+}
+
+/// What [`append`] would write, every check done (the series belongs to `key`, the point is
+/// usable), nothing written.
+pub fn prepare_append(
+    root: &Path,
+    key: &Key,
+    point: SeriesPoint,
+    existing: Option<&BaselineFile>,
+) -> Result<Pending, BaselineError> {
     let path = path(root, key)?;
     let mut series = match read(&path)? {
         Some(s) => s,
@@ -257,14 +270,11 @@ pub fn append(
     }
     let excess = series.points.len().saturating_sub(MAX_POINTS);
     series.points.drain(..excess);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| crate::result::ResultError::Write {
-            path: path.clone(),
-            source,
-        })?;
-    }
-    crate::result::write_atomic(&path, render(&series).as_bytes())?;
-    Ok((path, series.points.len()))
+    Ok(Pending {
+        path,
+        text: render(&series),
+        count: series.points.len(),
+    })
 }
 
 /// Every series under `root` (`<model>/<arch>/*.series.jsonl`), sorted by path, each checked

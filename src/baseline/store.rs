@@ -219,6 +219,35 @@ fn check_placement(path: &Path, root: &Path, f: &BaselineFile) -> Result<(), Bas
     Ok(())
 }
 
+/// A file of the baselines folder as it will be written: checked, rendered, not yet on disk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub path: PathBuf,
+    pub text: String,
+    /// Runs (or series points) the file will hold.
+    pub count: usize,
+}
+
+/// Writes several pending files as one update: the folders are created, every file is staged
+/// beside its target, and only then are they all renamed into place (see
+/// [`crate::result::write_all_atomic`]).
+pub fn write_all(pending: &[Pending]) -> Result<(), BaselineError> {
+    for p in pending {
+        if let Some(dir) = p.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| crate::result::ResultError::Write {
+                path: p.path.clone(),
+                source,
+            })?;
+        }
+    }
+    let files: Vec<(&Path, &[u8])> = pending
+        .iter()
+        .map(|p| (p.path.as_path(), p.text.as_bytes()))
+        .collect();
+    crate::result::write_all_atomic(&files)?;
+    Ok(())
+}
+
 /// Appends `run` to the file for `key`, keeps the newest `history` runs, writes atomically.
 /// `operators`, when the run was profiled, replaces the file's latest breakdown.
 /// Returns the path and the number of runs now stored. An existing file that fails validation is
@@ -230,6 +259,19 @@ pub fn append(
     history: usize,
     operators: Option<StoredBreakdown>,
 ) -> Result<(PathBuf, usize), BaselineError> {
+    let p = prepare_append(root, key, run, history, operators)?;
+    write_all(std::slice::from_ref(&p))?;
+    Ok((p.path, p.count))
+}
+
+/// What [`append`] would write, every check done, nothing written.
+pub fn prepare_append(
+    root: &Path,
+    key: &Key,
+    run: BaselineRun,
+    history: usize,
+    operators: Option<StoredBreakdown>,
+) -> Result<Pending, BaselineError> {
     let path = key.path(root)?;
     let mut file = match read(&path)? {
         Some(f) => {
@@ -260,17 +302,37 @@ pub fn append(
     file.runs.push(run);
     let excess = file.runs.len().saturating_sub(history.max(1));
     file.runs.drain(..excess);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| crate::result::ResultError::Write {
-            path: path.clone(),
-            source,
-        })?;
-    }
     let mut text = serde_json::to_string_pretty(&file).map_err(|e| BaselineError::Corrupt {
         path: path.clone(),
         message: e.to_string(),
     })?;
     text.push('\n');
-    crate::result::write_atomic(&path, text.as_bytes())?;
-    Ok((path, file.runs.len()))
+    Ok(Pending {
+        path,
+        text,
+        count: file.runs.len(),
+    })
+}
+
+/// Every file a command reading the baselines folder `root` may read: each
+/// `<model>/<arch>/*.json` baseline and `*.series.jsonl` series, unvalidated (for the check that
+/// no output replaces one). A missing or unreadable folder has none: reading it fails later,
+/// with its own message.
+pub fn files_under(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let dirs = |d: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(d)
+            .map(|it| it.filter_map(|e| Some(e.ok()?.path())).collect())
+            .unwrap_or_default()
+    };
+    for model in dirs(root).into_iter().filter(|p| p.is_dir()) {
+        for arch in dirs(&model).into_iter().filter(|p| p.is_dir()) {
+            out.extend(dirs(&arch).into_iter().filter(|f| {
+                let name = f.to_string_lossy();
+                name.ends_with(".json") || name.ends_with(super::series::SERIES_SUFFIX)
+            }));
+        }
+    }
+    out.sort();
+    out
 }

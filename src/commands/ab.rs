@@ -14,19 +14,8 @@ use crate::worker::launch::{Launch, Side};
 use crate::worker::serve::{WorkerSpec, serve};
 
 pub fn ab(args: &AbArgs) -> Result<u8> {
+    super::touches::ab(args).check()?;
     let config = Config::load(&args.config.config)?;
-    if let Some(out) = &args.output {
-        let mut inputs = config.input_files();
-        for (flag, p) in [
-            ("--a-config", &args.a_config),
-            ("--b-config", &args.b_config),
-            ("--a-model", &args.a_model),
-            ("--b-model", &args.b_model),
-        ] {
-            inputs.extend(p.as_deref().map(|p| (flag, p)));
-        }
-        crate::result::check_outputs(&[("-o", out)], &inputs)?;
-    }
     let name = config.one_model(args.model.as_deref())?.name.clone();
     let choice = config.cpu_choice(args.cpus.as_deref())?;
     // Pinned here too, so a user's worker command (and anything it starts) inherits the CPUs.

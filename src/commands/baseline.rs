@@ -19,6 +19,7 @@ pub fn baseline(args: &BaselineArgs) -> Result<u8> {
 }
 
 fn update(args: &BaselineUpdateArgs) -> Result<u8> {
+    super::touches::baseline_update(args).check()?;
     let history = match (args.history, &args.config) {
         (Some(0), _) => {
             bail!("--history 0: a baseline keeps at least one run\n  fix: e.g. --history 10")
@@ -29,9 +30,10 @@ fn update(args: &BaselineUpdateArgs) -> Result<u8> {
     };
     let run = RunResult::read(&args.result)?;
     let root = &args.baselines.baselines;
-    // Check every model (and every existing file) before writing any: a refused model must not
-    // leave the others half-updated.
-    let mut planned = Vec::with_capacity(run.models.len());
+    // All or nothing: every model's baseline and series are checked and rendered first, then
+    // written together (staged beside their targets, then renamed). A refused model, a series
+    // of another (model, CPU) or an unreadable file leaves every file as it was.
+    let mut pending = Vec::with_capacity(2 * run.models.len());
     for m in &run.models {
         let key = Key::of(m);
         let path = key.path(root)?;
@@ -57,17 +59,32 @@ fn update(args: &BaselineUpdateArgs) -> Result<u8> {
             breakdown,
         });
         let point = SeriesPoint::from_result(m, run.git_commit.clone(), &run.ort.version);
-        // The series file must be readable too before anything is written.
-        series::read(&series::path(root, &key)?)?;
-        planned.push((key, entry, operators, point, existing));
+        let baseline = store::prepare_append(root, &key, entry, history as usize, operators)?;
+        let series = series::prepare_append(root, &key, point, existing.as_ref())?;
+        if let Some(p) = pending
+            .iter()
+            .find(|p: &&store::Pending| p.path == baseline.path)
+        {
+            bail!(
+                "{} holds two models for {}: one baseline file cannot take both\n  fix: measure each model once per result file",
+                args.result.display(),
+                p.path.display()
+            );
+        }
+        pending.push(baseline);
+        pending.push(series);
     }
-    for (key, entry, operators, point, existing) in planned {
-        let (path, n) = store::append(root, &key, entry, history as usize, operators)?;
-        println!("{}: {n} run(s) (keeping {history})", path.display());
-        let (path, n) = series::append(root, &key, point, existing.as_ref())?;
+    store::write_all(&pending)?;
+    for pair in pending.chunks(2) {
         println!(
-            "{}: {n} run(s) for `bench-gate trend` (keeping {})",
-            path.display(),
+            "{}: {} run(s) (keeping {history})",
+            pair[0].path.display(),
+            pair[0].count
+        );
+        println!(
+            "{}: {} run(s) for `bench-gate trend` (keeping {})",
+            pair[1].path.display(),
+            pair[1].count,
             series::MAX_POINTS
         );
     }

@@ -23,6 +23,7 @@ pub fn ci(a: &CiArgs) -> Result<u8> {
             a.out_dir.display()
         );
     }
+    super::touches::ci(a).check()?;
     let config = Config::load(&a.config.config)?;
     let files = Files::in_dir(&a.out_dir, a.result.as_deref());
     let duet = a.base_config.is_some() || a.base_cmd.is_some();

@@ -10,6 +10,7 @@ use crate::report;
 use crate::result::RunResult;
 
 pub fn compare(args: &CompareArgs) -> Result<u8> {
+    super::touches::compare(args).check()?;
     let config = Config::load(&args.config.config)?;
     let run = RunResult::read(&args.result)?;
     let root = &args.baselines.baselines;
@@ -17,14 +18,6 @@ pub fn compare(args: &CompareArgs) -> Result<u8> {
     for m in &run.models {
         let key = Key::of(m);
         paths.push(key.path(root)?);
-    }
-    if let Some(out) = &args.output {
-        let mut inputs = vec![
-            ("-c", config.path.as_path()),
-            ("--result", args.result.as_path()),
-        ];
-        inputs.extend(paths.iter().map(|p| ("baseline", p.as_path())));
-        crate::result::check_outputs(&[("-o", out)], &inputs)?;
     }
     let mut models = Vec::with_capacity(run.models.len());
     for (m, path) in run.models.iter().zip(paths) {

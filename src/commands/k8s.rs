@@ -42,11 +42,9 @@ fn run(a: &K8sRunArgs) -> Result<u8> {
             a.out_dir.display()
         );
     }
-    let pools = if a.pools.is_empty() {
-        vec![a.job.pool.clone()]
-    } else {
-        a.pools.clone()
-    };
+    // Where each pool's result will go must be writable, and no input, before a node is spent.
+    super::touches::k8s_run(a).check()?;
+    let pools = super::touches::k8s_pools(a);
     if pools.len() > 1 && a.job.pool_label.is_none() {
         bail!(
             "--pools needs --pool-label: the node label whose value names each pool\n  fix: pass e.g. --pool-label cloud.google.com/gke-nodepool or --pool-label eks.amazonaws.com/nodegroup"
@@ -56,13 +54,6 @@ fn run(a: &K8sRunArgs) -> Result<u8> {
         .iter()
         .map(|p| params(&a.job, p).map(|p| job(&p)))
         .collect::<Result<Vec<_>>>()?;
-    // Where each pool's result will go must be writable before a node is spent on it.
-    for pool in &pools {
-        crate::result::check_outputs(
-            &[("--out-dir", &result_path(&a.out_dir, pool))],
-            &[("-c", a.job.config.config.as_path())],
-        )?;
-    }
     let opts = RunOpts {
         timeout: Duration::from_secs(a.timeout_s),
         ..RunOpts::default()
@@ -102,10 +93,7 @@ fn run(a: &K8sRunArgs) -> Result<u8> {
 
 /// Checks the pod's JSON is a result, then writes it as `<dir>/<pool>.json`.
 fn result_path(dir: &Path, pool: &str) -> std::path::PathBuf {
-    dir.join(format!(
-        "{}.json",
-        crate::publish::k8s::render::dns_label(pool)
-    ))
+    super::touches::k8s_result_path(dir, pool)
 }
 
 fn save(dir: &Path, pool: &str, json: &str) -> Result<RunResult> {

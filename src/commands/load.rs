@@ -65,9 +65,7 @@ pub fn load(args: &LoadArgs) -> Result<u8> {
             bail!("--mode open needs --rate R > 0 (got {r:?})\n  fix: e.g. --mode open --rate 5")
         }
     };
-    let outputs =
-        crate::result::given_outputs(&[("-o", &args.output), ("--markdown", &args.markdown)]);
-    crate::result::check_outputs(&outputs, &config.input_files())?;
+    super::touches::load(args).check()?;
     let choice = config.cpu_choice(args.cpus.as_deref())?;
     (config.cpus, config.cpus_origin) = (choice.cpus.clone(), choice.origin.clone());
     let model = config.one_model(args.model.as_deref())?.clone();

@@ -13,6 +13,7 @@ mod report;
 mod run;
 mod size;
 mod sweep;
+pub mod touches;
 mod trend;
 
 use anyhow::Result;

@@ -14,20 +14,19 @@ use crate::report::{json, markdown};
 use crate::result::{RunResult, write_atomic};
 
 pub fn report(args: &ReportArgs) -> Result<u8> {
+    // The flags' files first, before any is read; then the baselines the verdict names.
+    let mut touches = super::touches::report(args);
+    touches.check()?;
     let input = load(args, &|name| std::env::var(name).ok())?;
-    if let Some(out) = &args.output {
-        let mut inputs = vec![("--verdict", args.verdict.as_path())];
-        inputs.extend(args.result.as_deref().map(|p| ("--result", p)));
-        inputs.extend(args.sizing.as_deref().map(|p| ("--sizing", p)));
-        let sources: Vec<&Path> = input
-            .verdict
-            .models
-            .iter()
-            .filter_map(|m| Some(Path::new(&m.baseline.as_ref()?.source)))
-            .collect();
-        inputs.extend(sources.into_iter().map(|p| ("baseline", p)));
-        crate::result::check_outputs(&[("-o", out)], &inputs)?;
-    }
+    let sources: Vec<&Path> = input
+        .verdict
+        .models
+        .iter()
+        .filter_map(|m| Some(Path::new(&m.baseline.as_ref()?.source)))
+        .collect();
+    touches
+        .read_named("baseline named by --verdict", &sources)
+        .check()?;
     let text = match args.format {
         ReportFormat::Markdown => markdown::render(&input),
         ReportFormat::Json => json::render(&input),

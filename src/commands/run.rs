@@ -16,9 +16,7 @@ use crate::runtime::Runtime;
 pub fn run(args: &RunArgs) -> Result<u8> {
     let mut config = Config::load(&args.config.config)?;
     apply_overrides(&mut config, args)?;
-    if let Some(out) = &args.output {
-        crate::result::check_outputs(&[("-o", out)], &config.input_files())?;
-    }
+    super::touches::run(args).check()?;
     config.cpu_choice(None)?.pin()?;
     let environment = Environment::detect(config.cpu_label.as_deref());
     let runtime = Runtime::load(args.ort.path())?;

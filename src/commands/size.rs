@@ -21,22 +21,7 @@ pub fn size(args: &SizeArgs) -> Result<u8> {
             "--target-rps {rps}: the target load must be a positive number of requests per second\n  fix: pass the expected peak load, e.g. --target-rps 10"
         );
     }
-    let outputs = crate::result::given_outputs(&[
-        ("-o", &args.output),
-        ("--markdown", &args.markdown),
-        ("--ratio-config", &args.ratio_config),
-    ]);
-    let default_config = Path::new("benchmark.toml");
-    let read: Vec<(&str, &Path)> = [
-        ("--reference", args.reference.as_deref()),
-        ("--target", args.target.as_deref()),
-        ("--ratios", args.ratios.as_deref()),
-        ("-c", args.config.as_deref().or(Some(default_config))),
-    ]
-    .into_iter()
-    .filter_map(|(f, p)| Some((f, p?)))
-    .collect();
-    crate::result::check_outputs(&outputs, &read)?;
+    super::touches::size(args).check()?;
     let config = sizing_config(args.config.as_deref())?;
     let (reference, target, all) = inputs(args)?;
     let request = PlanRequest {

@@ -30,9 +30,7 @@ pub fn sweep(args: &SweepArgs) -> Result<u8> {
     threads.sort_unstable();
     threads.dedup();
     config.keep_models(&args.models)?;
-    let outputs =
-        crate::result::given_outputs(&[("-o", &args.output), ("--markdown", &args.markdown)]);
-    crate::result::check_outputs(&outputs, &config.input_files())?;
+    super::touches::sweep(args).check()?;
     // Default: every CPU bench-gate was started with: the quota, not affinity, is the constraint.
     let choice = CpuChoice::from_flag(
         args.cpus.as_deref(),

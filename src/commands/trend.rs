@@ -15,9 +15,7 @@ use crate::trend::{TREND_SCHEMA_VERSION, TrendOptions, TrendReport, analyze, edi
 
 pub fn trend(args: &TrendArgs) -> Result<u8> {
     let opts = options(args)?;
-    for out in [args.output.as_deref()].into_iter().flatten() {
-        crate::result::check_output_path(out)?;
-    }
+    super::touches::trend(args).check()?;
     let known = match &args.known_issues {
         Some(p) => read_known(p)?,
         None => Vec::new(),

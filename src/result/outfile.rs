@@ -14,7 +14,10 @@
 //!   in place, as shell redirections do: a rename would replace the device node itself.
 //! - A directory, a block device or a socket is refused.
 //! - An output that is also one of the command's inputs (`compare --result X -o X`), or two
-//!   outputs naming the same file, are refused: the write would destroy what was read.
+//!   outputs naming the same file, are refused: the write would destroy what was read. What
+//!   each command reads and writes is declared in one place, `commands::touches`.
+//! - Several files that form one update (a baseline and its series) are written together by
+//!   [`write_all_atomic`]: all are staged in temporary files before any is renamed.
 //! - The folder must exist and be writable by this user, checked by creating (and removing) a
 //!   temporary file there, so a read-only mount is reported before a long benchmark, not after.
 
@@ -176,6 +179,16 @@ pub fn given_outputs<'a>(flags: &[(&'a str, &'a Option<PathBuf>)]) -> Vec<(&'a s
         .collect()
 }
 
+/// One file a command will write, with the flag that named it (the message's words).
+#[derive(Debug, Clone, Copy)]
+pub struct Output<'a> {
+    /// The flag that named the file or its folder: `-o`, `--issues-dir`, `--baselines`.
+    pub flag: &'a str,
+    pub path: &'a Path,
+    /// Check now that it can be written: off for files in a folder the command creates.
+    pub probe: bool,
+}
+
 /// Checks every output of a command before it starts its work: each can be written
 /// ([`check_output_path`]), none is also one of its `inputs` (device outputs such as
 /// `/dev/null` excepted), and no two outputs name the same file. Outputs and inputs come with
@@ -184,44 +197,90 @@ pub fn check_outputs(
     outputs: &[(&str, &Path)],
     inputs: &[(&str, &Path)],
 ) -> Result<(), ResultError> {
-    for (i, (flag, out)) in outputs.iter().enumerate() {
-        check_output_path(out)?;
-        if plan(out)? == Plan::InPlace {
+    let outputs: Vec<Output> = outputs
+        .iter()
+        .map(|&(flag, path)| Output {
+            flag,
+            path,
+            probe: true,
+        })
+        .collect();
+    let inputs: Vec<(String, &Path)> = inputs
+        .iter()
+        .map(|(flag, p)| (format!("{flag} input"), *p))
+        .collect();
+    check_writes(&outputs, &inputs)
+}
+
+/// [`check_outputs`] with inputs described in full (`"--known-issues input"`, `"model file
+/// named by --b-config"`): first every clash (an output that is an input, the same file or
+/// the same path; two outputs on one file), then whether each probed output can be written.
+pub fn check_writes(outputs: &[Output], inputs: &[(String, &Path)]) -> Result<(), ResultError> {
+    let mut written = Vec::with_capacity(outputs.len());
+    for (i, out) in outputs.iter().enumerate() {
+        if plan(out.path)? == Plan::InPlace {
             continue;
         }
-        if let Some((in_flag, _)) = inputs.iter().find(|(_, input)| same_file(out, input)) {
+        if let Some((what, _)) = inputs.iter().find(|(_, input)| same_place(out.path, input)) {
             return Err(ResultError::SameAsInput {
-                path: out.to_path_buf(),
-                output: (*flag).to_string(),
-                input: format!("{in_flag} input"),
+                path: out.path.to_path_buf(),
+                output: out.flag.to_string(),
+                input: what.clone(),
             });
         }
-        if let Some((other, _)) = outputs[..i].iter().find(|(_, o)| same_place(out, o)) {
-            return Err(ResultError::SameAsInput {
-                path: out.to_path_buf(),
-                output: (*flag).to_string(),
-                input: format!("{other} output"),
+        if let Some(other) = outputs[..i].iter().find(|o| same_place(out.path, o.path)) {
+            return Err(ResultError::TwoOutputs {
+                path: out.path.to_path_buf(),
+                output: out.flag.to_string(),
+                other: other.flag.to_string(),
             });
         }
+        written.push(out);
+    }
+    for out in written.into_iter().filter(|o| o.probe) {
+        check_output_path(out.path)?;
     }
     Ok(())
 }
 
 /// Writes `bytes` to `path` following the rules of the module documentation.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ResultError> {
+    write_all_atomic(&[(path, bytes)])
+}
+
+/// Writes several files as one update: every file is first written in full to a temporary file
+/// beside it, and only when all are ready are they renamed into place. A failure before the
+/// renames (a full disk, a missing folder) leaves every file as it was.
+pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<(), ResultError> {
+    let mut staged = Vec::with_capacity(files.len());
+    for &(path, bytes) in files {
+        staged.push(stage(path, bytes)?);
+    }
+    for s in staged {
+        s.commit()?;
+    }
+    Ok(())
+}
+
+/// A file ready to be put in place.
+enum Staged<'a> {
+    /// Written and synced in a temporary file, waiting for the rename.
+    Replace {
+        path: &'a Path,
+        tmp: tempfile::NamedTempFile,
+        at: PathBuf,
+    },
+    /// A device or stream: written when committed, there is nothing to stage.
+    InPlace { path: &'a Path, bytes: &'a [u8] },
+}
+
+fn stage<'a>(path: &'a Path, bytes: &'a [u8]) -> Result<Staged<'a>, ResultError> {
     let err = |source| ResultError::Write {
         path: path.to_path_buf(),
         source,
     };
     let (at, keep_mode) = match plan(path)? {
-        Plan::InPlace => {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .truncate(true)
-                .open(path)
-                .map_err(err)?;
-            return f.write_all(bytes).and_then(|()| f.flush()).map_err(err);
-        }
+        Plan::InPlace => return Ok(Staged::InPlace { path, bytes }),
         Plan::Replace { at, keep_mode } => (at, keep_mode),
     };
     let dir = parent_dir(&at);
@@ -245,8 +304,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ResultError> {
     }
     tmp.write_all(bytes).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(&at).map_err(|e| err(e.error))?;
-    Ok(())
+    Ok(Staged::Replace { path, tmp, at })
+}
+
+impl Staged<'_> {
+    fn commit(self) -> Result<(), ResultError> {
+        match self {
+            Staged::Replace { path, tmp, at } => {
+                tmp.persist(&at).map_err(|e| ResultError::Write {
+                    path: path.to_path_buf(),
+                    source: e.error,
+                })?;
+                Ok(())
+            }
+            Staged::InPlace { path, bytes } => {
+                let err = |source| ResultError::Write {
+                    path: path.to_path_buf(),
+                    source,
+                };
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .truncate(true)
+                    .open(path)
+                    .map_err(err)?;
+                f.write_all(bytes).and_then(|()| f.flush()).map_err(err)
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -326,5 +410,22 @@ mod tests {
             .is_ok(),
             "a device is written in place, never replaced"
         );
+    }
+
+    #[test]
+    fn a_multi_file_update_that_cannot_stage_every_file_changes_none() {
+        let d = tempfile::tempdir().unwrap();
+        let first = d.path().join("baseline.json");
+        std::fs::write(&first, "old").unwrap();
+        let second = d.path().join("missing-folder").join("series.jsonl");
+        let err = write_all_atomic(&[(&first, b"new"), (&second, b"new")]).unwrap_err();
+        assert!(matches!(err, ResultError::NoFolder { .. }), "{err}");
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "old");
+        let left: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary file left behind");
+        let third = d.path().join("series.jsonl");
+        write_all_atomic(&[(&first, b"new"), (&third, b"s")]).unwrap();
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "new");
+        assert_eq!(std::fs::read_to_string(&third).unwrap(), "s");
     }
 }
