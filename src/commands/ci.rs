@@ -126,12 +126,14 @@ struct Files {
 
 impl Files {
     /// The files in `dir`; the result is `given` when the run was measured elsewhere.
+    /// Named once, in the declaration `touches::ci` checks.
     fn in_dir(dir: &Path, given: Option<&Path>) -> Files {
+        let named = super::touches::CiFiles::in_dir(dir);
         Files {
-            result: given.map_or_else(|| dir.join("result.json"), Path::to_path_buf),
-            verdict: dir.join("verdict.json"),
-            second_opinion: dir.join("compare.json"),
-            comment: dir.join("comment.md"),
+            result: given.map_or(named.result, Path::to_path_buf),
+            verdict: named.verdict,
+            second_opinion: named.second_opinion,
+            comment: named.comment,
         }
     }
 

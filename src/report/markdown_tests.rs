@@ -490,6 +490,7 @@ fn output_drift_is_one_line_per_model_and_a_change_stands_out() {
     same.outputs = Some(OutputsView {
         status: "within_tolerance".into(),
         tokens_identical: None,
+        fails_check: false,
         tensors: vec![OutputTensorView {
             name: "output".into(),
             dtype: Some("f32".into()),
@@ -505,6 +506,7 @@ fn output_drift_is_one_line_per_model_and_a_change_stands_out() {
     changed.outputs = Some(OutputsView {
         status: "changed".into(),
         tokens_identical: Some(false),
+        fails_check: false,
         tensors: vec![
             OutputTensorView {
                 name: "last_hidden_state".into(),
