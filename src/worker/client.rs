@@ -1,7 +1,9 @@
 //! The `ab` side: spawns a worker command, checks its hello, and asks it for blocks. A worker
 //! that dies, prints something else, or speaks another protocol version is an error naming the
-//! variant, its command and the last of its stderr. The child is killed when dropped, so an
-//! error or Ctrl-C in `ab` never leaves a worker measuring on the pinned core.
+//! variant, its command and the last of its stderr (secrets masked). A worker that stays silent
+//! past its limit ([`Patience`]) is an [`Unanswered`] error and its process group is ended. The
+//! child's group is ended when dropped too ([`super::children`]), so an error or a signal in
+//! `ab` never leaves a worker measuring on the pinned core.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -12,14 +14,148 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use super::children;
 use super::protocol::{Hello, PROTOCOL_VERSION, Reply, Request};
 use crate::platform::EnvDelta;
+use crate::platform::secrets::redact;
 
 /// How much of a worker's stderr an error message quotes.
 const STDERR_TAIL: usize = 2000;
 /// How long a worker that stopped talking gets to exit and flush its stderr.
 const EXIT_WAIT: Duration = Duration::from_secs(3);
 const POLL: Duration = Duration::from_millis(20);
+
+/// Every later request gets at least this long, whatever was measured before: a process round
+/// trip plus a page-in after the machine was busy is well under a second.
+const FLOOR: Duration = Duration::from_secs(10);
+/// A later request may take this many times the slowest per-iteration time seen so far (plus
+/// [`FLOOR`]). Block-to-block spread on a shared runner is within 2x (docs/verdict.md); a 20x
+/// stall is a hung worker, not noise.
+const MARGIN: f64 = 20.0;
+/// The profiled pass builds new sessions (a model load again): it may take this many times the
+/// hello's time on top of its iterations.
+const PROFILE_LOADS: f64 = 5.0;
+
+/// When a silent worker is given up on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Patience {
+    /// The limit on the first answer (the hello), and on any request before an iteration's
+    /// time is known (the first warm-up).
+    pub first_answer: Duration,
+}
+
+impl Default for Patience {
+    fn default() -> Self {
+        Patience {
+            first_answer: Duration::from_secs_f64(crate::config::DEFAULT_WORKER_FIRST_ANSWER_S),
+        }
+    }
+}
+
+/// What a request asks of a worker, for its time limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    Hello,
+    /// A block of this many iterations, warm-up included.
+    Measure(u32),
+    Outputs,
+    AfterRun {
+        profile: bool,
+    },
+}
+
+/// The limit on the answer to `ask`, and how it was set (said when it is exceeded).
+/// `slowest_iteration_s`: the slowest time per iteration of any block this worker answered;
+/// `hello_s`: how long its hello took.
+fn limit_for(
+    p: Patience,
+    ask: Ask,
+    slowest_iteration_s: Option<f64>,
+    hello_s: f64,
+) -> (Duration, String) {
+    let first = (
+        p.first_answer,
+        format!(
+            "the first answer's limit, [gate] worker_first_answer_s = {:.0}",
+            p.first_answer.as_secs_f64()
+        ),
+    );
+    let Some(s) = slowest_iteration_s.filter(|s| s.is_finite() && *s >= 0.0) else {
+        return first;
+    };
+    let (iterations, loads) = match ask {
+        Ask::Hello => return first,
+        Ask::Measure(n) => (n.max(1), 0.0),
+        Ask::Outputs | Ask::AfterRun { profile: false } => (1, 0.0),
+        Ask::AfterRun { profile: true } => (2, PROFILE_LOADS),
+    };
+    let secs = FLOOR.as_secs_f64() + MARGIN * s * f64::from(iterations) + loads * hello_s;
+    let limit = Duration::from_secs_f64(secs.min(86_400.0));
+    let basis = format!(
+        "{:.0} s + {MARGIN:.0}x the slowest iteration so far ({:.1} ms) x {iterations}{}",
+        FLOOR.as_secs_f64(),
+        s * 1e3,
+        if loads > 0.0 {
+            format!(" + {loads:.0}x its start-up ({hello_s:.1} s) for the profiled sessions")
+        } else {
+            String::new()
+        }
+    );
+    (limit, basis)
+}
+
+/// A worker that did not answer a request within its limit; its process group was ended.
+/// Returned inside `anyhow::Error` (`downcast_ref::<Unanswered>()`), so the duet can stop with
+/// what it measured instead of failing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unanswered {
+    /// "A", "B", "A (base)".
+    pub label: String,
+    /// The worker command as the user sees it.
+    pub shown: String,
+    /// What was awaited: "its first line (hello)", "a measured block", ...
+    pub awaited: String,
+    /// How long bench-gate waited.
+    pub waited: Duration,
+    /// The limit, and how it was set.
+    pub limit: Duration,
+    pub basis: String,
+    /// Whether this was the first answer (the limit is the configured one, not derived).
+    pub first_answer: bool,
+    /// The end of its stderr, secrets masked; may be empty.
+    pub stderr_tail: String,
+}
+
+impl std::fmt::Display for Unanswered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "variant {} stopped answering: no reply with {} after {:.0} s (limit {:.0} s: {}); its worker (`{}`) was ended",
+            self.label,
+            self.awaited,
+            self.waited.as_secs_f64(),
+            self.limit.as_secs_f64(),
+            self.basis,
+            self.shown
+        )?;
+        if !self.stderr_tail.is_empty() {
+            write!(f, "; its stderr ends with:\n{}", self.stderr_tail)?;
+        }
+        if self.first_answer {
+            write!(
+                f,
+                "\n  fix: run the worker command by hand to see where it stops; if it is only slow to start (a big model, an image pull), raise [gate] worker_first_answer_s"
+            )
+        } else {
+            write!(
+                f,
+                "\n  fix: the worker answered before and then hung: run its command by hand, check the machine's memory and the image, or re-run"
+            )
+        }
+    }
+}
+
+impl std::error::Error for Unanswered {}
 
 /// A running worker and what it said about itself.
 pub struct Worker {
@@ -38,18 +174,31 @@ struct Pipe {
     lines: Receiver<std::io::Result<String>>,
     stderr: Arc<Mutex<Vec<u8>>>,
     stderr_reader: JoinHandle<()>,
+    patience: Patience,
+    /// How long the hello took, seconds.
+    hello_s: f64,
+    /// The slowest time per iteration of any block answered, seconds.
+    slowest_iteration_s: Option<f64>,
 }
 
 impl Worker {
-    /// Starts `command` (stdin/stdout piped, stderr captured) and waits for its hello.
-    /// `label` is "A" or "B"; `shown` is the command as the user should see it.
-    pub fn spawn(label: &str, shown: &str, mut command: Command) -> Result<Worker> {
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("variant {label}: cannot start `{shown}`"))?;
+    /// Starts `command` (stdin/stdout piped, stderr captured, its own process group) and waits
+    /// for its hello, at most `patience.first_answer`. `label` is "A" or "B"; `shown` is the
+    /// command as the user should see it.
+    pub fn spawn(
+        label: &str,
+        shown: &str,
+        mut command: Command,
+        patience: Patience,
+    ) -> Result<Worker> {
+        let started = Instant::now();
+        let mut child = children::spawn(
+            command
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .with_context(|| format!("variant {label}: cannot start `{shown}`"))?;
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
         let (tx, lines) = mpsc::channel();
@@ -77,11 +226,15 @@ impl Worker {
             lines,
             stderr,
             stderr_reader,
+            patience,
+            hello_s: 0.0,
+            slowest_iteration_s: None,
         };
-        let hello = match pipe.receive("its first line (hello)")? {
+        let hello = match pipe.receive("its first line (hello)", Ask::Hello)? {
             Reply::Hello(h) => *h,
             other => return Err(pipe.unexpected(&other)),
         };
+        pipe.hello_s = started.elapsed().as_secs_f64();
         Ok(Worker { pipe, hello })
     }
 
@@ -93,7 +246,7 @@ impl Worker {
     /// What one more (untimed) iteration of the variant produces.
     pub fn outputs(&mut self) -> Result<crate::workload::Outputs> {
         self.pipe.send(&Request::Outputs)?;
-        match self.pipe.receive("its outputs")? {
+        match self.pipe.receive("its outputs", Ask::Outputs)? {
             Reply::Outputs(o) => Ok(*o),
             other => Err(self.pipe.unexpected(&other)),
         }
@@ -104,7 +257,10 @@ impl Worker {
     /// Peak memory and ORT's arena, then the profiled pass when `profile`.
     pub fn after_run(&mut self, profile: bool) -> Result<crate::runner::profile::AfterRun> {
         self.pipe.send(&Request::AfterRun { profile })?;
-        match self.pipe.receive("its memory and profile")? {
+        match self
+            .pipe
+            .receive("its memory and profile", Ask::AfterRun { profile })?
+        {
             Reply::AfterRun(a) => Ok(*a),
             other => Err(self.pipe.unexpected(&other)),
         }
@@ -126,15 +282,19 @@ impl Pipe {
 
     fn measure(&mut self, warmup: u32, iterations: u32) -> Result<(Vec<f64>, EnvDelta)> {
         self.send(&Request::Measure { warmup, iterations })?;
-        match self.receive("a measured block")? {
+        let t = Instant::now();
+        let n = warmup.saturating_add(iterations);
+        let what = if iterations == 0 {
+            "its warm-up"
+        } else {
+            "a measured block"
+        };
+        match self.receive(what, Ask::Measure(n))? {
             Reply::Block { samples_ms, during } if samples_ms.len() == iterations as usize => {
-                if let Some(bad) = samples_ms.iter().find(|x| !(x.is_finite() && **x >= 0.0)) {
-                    bail!(
-                        "variant {} (`{}`) reported a latency of {bad} ms",
-                        self.label,
-                        self.shown
-                    );
-                }
+                check_latencies(&self.label, &self.shown, &samples_ms)?;
+                let per = t.elapsed().as_secs_f64() / f64::from(n.max(1));
+                self.slowest_iteration_s =
+                    Some(self.slowest_iteration_s.map_or(per, |s| s.max(per)));
                 Ok((samples_ms, during))
             }
             Reply::Block { samples_ms, .. } => bail!(
@@ -147,7 +307,9 @@ impl Pipe {
         }
     }
 
-    fn receive(&mut self, what: &str) -> Result<Reply> {
+    fn receive(&mut self, what: &str, ask: Ask) -> Result<Reply> {
+        let (limit, basis) = limit_for(self.patience, ask, self.slowest_iteration_s, self.hello_s);
+        let started = Instant::now();
         let mut exited_at = None;
         let line = loop {
             match self.lines.recv_timeout(10 * POLL) {
@@ -169,6 +331,9 @@ impl Pipe {
                     if exited_at.is_some_and(|t| t.elapsed() > EXIT_WAIT) {
                         return Err(self.failure(&format!("ended before sending {what}")));
                     }
+                    if exited_at.is_none() && started.elapsed() >= limit {
+                        return Err(self.unanswered(what, ask, started.elapsed(), limit, basis));
+                    }
                 }
             }
         };
@@ -177,7 +342,7 @@ impl Pipe {
                 "variant {} (`{}`) printed something that is not a bench-gate ab-worker message: {}\n  fix: the command must run `bench-gate ab-worker ...` and print nothing else on stdout",
                 self.label,
                 self.shown,
-                clip(line.trim(), 200)
+                clip(&redact(line.trim()), 200)
             )
         })?;
         if let Some(p) = value.pointer("/hello/protocol")
@@ -191,10 +356,11 @@ impl Pipe {
         }
         serde_json::from_value(value).map_err(|e| {
             anyhow!(
-                "variant {} (`{}`) sent a message this bench-gate does not understand ({e}): {}\n  fix: use the same bench-gate version on both sides",
+                "variant {} (`{}`) sent a message this bench-gate does not understand ({}): {}\n  fix: use the same bench-gate version on both sides",
                 self.label,
                 self.shown,
-                clip(line.trim(), 200)
+                redact(&e.to_string()),
+                clip(&redact(line.trim()), 200)
             )
         })
     }
@@ -202,9 +368,10 @@ impl Pipe {
     fn unexpected(&mut self, reply: &Reply) -> anyhow::Error {
         match reply {
             Reply::Error { message } => anyhow!(
-                "variant {} (`{}`) failed: {message}",
+                "variant {} (`{}`) failed: {}",
                 self.label,
-                self.shown
+                self.shown,
+                redact(message)
             ),
             _ => anyhow!(
                 "variant {} (`{}`) sent an unexpected message",
@@ -225,22 +392,13 @@ impl Pipe {
                 Ok(Some(s)) => break s.to_string(),
                 Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL),
                 Ok(None) => {
-                    let _ = self.child.kill();
+                    let _ = children::end(&mut self.child, POLL);
                     break "still running after it stopped talking; killed".to_string();
                 }
                 Err(e) => break e.to_string(),
             }
         };
-        while !self.stderr_reader.is_finished() && Instant::now() < deadline + EXIT_WAIT {
-            std::thread::sleep(POLL);
-        }
-        let err = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
-        let text = String::from_utf8_lossy(&err);
-        let text = text.trim();
-        let start = (text.len().saturating_sub(STDERR_TAIL)..=text.len())
-            .find(|i| text.is_char_boundary(*i))
-            .unwrap_or(0);
-        let tail = &text[start..];
+        let tail = self.stderr_tail(deadline + EXIT_WAIT);
         anyhow!(
             "variant {} (`{}`) {what} ({status}){}",
             self.label,
@@ -254,12 +412,63 @@ impl Pipe {
     }
 }
 
+impl Pipe {
+    /// The worker did not answer within `limit`: its group is ended, and the error says so.
+    fn unanswered(
+        &mut self,
+        what: &str,
+        ask: Ask,
+        waited: Duration,
+        limit: Duration,
+        basis: String,
+    ) -> anyhow::Error {
+        self.stdin.take();
+        let _ = children::end(&mut self.child, children::GRACE);
+        let stderr_tail = self.stderr_tail(Instant::now() + EXIT_WAIT);
+        anyhow::Error::new(Unanswered {
+            label: self.label.clone(),
+            shown: self.shown.clone(),
+            awaited: what.to_string(),
+            waited,
+            limit,
+            basis,
+            first_answer: ask == Ask::Hello || self.slowest_iteration_s.is_none(),
+            stderr_tail,
+        })
+    }
+
+    /// The end of the worker's stderr, secrets masked, once its reader finished (or at
+    /// `deadline`: a grandchild outside the group may hold the pipe).
+    fn stderr_tail(&self, deadline: Instant) -> String {
+        while !self.stderr_reader.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(POLL);
+        }
+        let err = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
+        let text = redact(String::from_utf8_lossy(&err).trim());
+        let start = (text.len().saturating_sub(STDERR_TAIL)..=text.len())
+            .find(|i| text.is_char_boundary(*i))
+            .unwrap_or(0);
+        text[start..].to_string()
+    }
+}
+
+/// Every latency a worker reports must be a positive, finite number of milliseconds: a 0 or
+/// negative time is a broken clock or a worker that did not run the model, and would be judged.
+fn check_latencies(label: &str, shown: &str, samples_ms: &[f64]) -> Result<()> {
+    if let Some(bad) = samples_ms.iter().find(|x| !(x.is_finite() && **x > 0.0)) {
+        bail!(
+            "variant {label} (`{shown}`) reported a latency of {bad} ms: every latency must be a positive number of milliseconds\n  fix: the command must run `bench-gate ab-worker ...` (it times each iteration); a worker of your own must report the measured time of each iteration"
+        );
+    }
+    Ok(())
+}
+
 impl Drop for Pipe {
     fn drop(&mut self) {
-        // Closing stdin ends a healthy worker; kill covers a stuck or foreign one.
+        // Closing stdin ends a healthy worker; ending its group covers a stuck or foreign one
+        // and whatever it started.
         self.stdin.take();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = children::end(&mut self.child, children::GRACE);
     }
 }
 
