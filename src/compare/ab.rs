@@ -333,10 +333,13 @@ pub fn duet(
     out.wall_time = start.elapsed();
     // After the clock: the outputs of one more iteration of each variant of the first pair.
     // A silent pair's workers were ended: nothing is asked of them.
+    // The reasons already hold the whole sentence; its head is enough here.
     let not_asked = |why: &str| {
         format!(
             "not asked: {}",
-            why.lines().next().unwrap_or("a worker stopped answering")
+            why.split(':')
+                .next()
+                .unwrap_or("a worker stopped answering")
         )
     };
     let silent_pair = silent.as_ref().map(|(p, why)| (*p, not_asked(why)));

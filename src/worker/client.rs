@@ -496,3 +496,100 @@ fn clip(s: &str, max: usize) -> String {
         None => s.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEN_MIN: Patience = Patience {
+        first_answer: Duration::from_secs(600),
+    };
+
+    #[test]
+    fn the_first_answer_and_anything_before_a_measured_iteration_get_the_configured_limit() {
+        for ask in [
+            Ask::Hello,
+            Ask::Measure(1),
+            Ask::Outputs,
+            Ask::AfterRun { profile: true },
+        ] {
+            let (limit, basis) = limit_for(TEN_MIN, ask, None, 3.0);
+            assert_eq!(limit, Duration::from_secs(600), "{ask:?}");
+            assert!(basis.contains("worker_first_answer_s = 600"), "{basis}");
+        }
+        // The hello's limit never shrinks to a measured one.
+        assert_eq!(
+            limit_for(TEN_MIN, Ask::Hello, Some(0.001), 3.0).0,
+            Duration::from_secs(600)
+        );
+    }
+
+    #[test]
+    fn later_limits_grow_with_the_slowest_iteration_and_the_iterations_asked() {
+        // 50 ms per iteration: a block of 10 may take 10 s + 20 x 0.05 x 10 = 20 s.
+        let (block, basis) = limit_for(TEN_MIN, Ask::Measure(10), Some(0.05), 2.0);
+        assert_eq!(block, Duration::from_secs(20));
+        assert!(
+            basis.contains("50.0 ms") && basis.contains("x 10"),
+            "{basis}"
+        );
+        // One iteration for the outputs: 10 + 1 = 11 s.
+        let (outputs, _) = limit_for(TEN_MIN, Ask::Outputs, Some(0.05), 2.0);
+        assert_eq!(outputs, Duration::from_secs(11));
+        // The profiled pass also gets 5x the start-up for its new sessions: 10 + 2 + 10 = 22 s.
+        let (profiled, basis) =
+            limit_for(TEN_MIN, Ask::AfterRun { profile: true }, Some(0.05), 2.0);
+        assert_eq!(profiled, Duration::from_secs(22));
+        assert!(basis.contains("start-up (2.0 s)"), "{basis}");
+        // A fast model still gets the floor.
+        assert_eq!(
+            limit_for(TEN_MIN, Ask::Measure(1), Some(1e-6), 0.1)
+                .0
+                .as_secs(),
+            10
+        );
+    }
+
+    #[test]
+    fn a_silent_worker_error_names_variant_what_how_long_and_the_fix() {
+        let u = Unanswered {
+            label: "B".into(),
+            shown: "sh worker.sh".into(),
+            awaited: "a measured block".into(),
+            waited: Duration::from_millis(20_400),
+            limit: Duration::from_secs(20),
+            basis: "10 s + 20x".into(),
+            first_answer: false,
+            stderr_tail: "last words".into(),
+        };
+        let text = u.to_string();
+        assert!(
+            text.starts_with(
+                "variant B stopped answering: no reply with a measured block after 20 s (limit 20 s"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("`sh worker.sh`") && text.contains("last words"),
+            "{text}"
+        );
+        assert!(text.contains("\n  fix: "), "{text}");
+        let e = anyhow::Error::new(u.clone()).context("duet");
+        assert_eq!(e.downcast_ref::<Unanswered>(), Some(&u));
+    }
+
+    #[test]
+    fn latencies_must_be_positive_and_finite() {
+        assert!(check_latencies("A", "w", &[0.4, 12.0]).is_ok());
+        for bad in [0.0, -0.0, -1.5, f64::NAN, f64::INFINITY] {
+            let e = check_latencies("B", "w", &[1.0, bad])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with(&format!("variant B (`w`) reported a latency of {bad} ms")),
+                "{e}"
+            );
+            assert!(e.contains("\n  fix: "), "{e}");
+        }
+    }
+}
