@@ -225,29 +225,50 @@ fn a_worker_that_says_hello_and_then_goes_silent_makes_the_duet_inconclusive_wit
     assert!(took < Duration::from_secs(60), "{took:?}");
 }
 
-/// SIGTERM or SIGINT to bench-gate alone (a cancelled CI job, `kill -INT`) while variant A's
-/// command is still starting: bench-gate ends it and exits 128 + the signal, saying so.
-fn a_signal_while_a_worker_starts_ends_the_worker(sig: i32, name: &str) {
-    let d = Dir::new("");
-    let pid_file = d.p("a.pid");
-    let a = format!("echo $$ > '{}'; exec sleep 300", pid_file.display());
+/// Sends `sig` to bench-gate alone (a cancelled CI job, `kill -INT`; not its process group)
+/// running `ab` with `extra`, once the commands recording their pids in `pid_files` have started
+/// and its stderr shows `ready`: bench-gate exits 128 + the signal, says so, and every recorded
+/// process is gone within a few seconds.
+fn a_signal_ends_every_worker(
+    sig: i32,
+    name: &str,
+    d: &Dir,
+    extra: &[&str],
+    pid_files: &[&str],
+    ready: &str,
+) {
     let mut child = d
         .command()
-        .args([
-            "ab",
-            "-c",
-            "bench.toml",
-            "--worker-pairs",
-            "1",
-            "--a-cmd",
-            &a,
-        ])
+        .args(["ab", "-c", "bench.toml", "--worker-pairs", "1"])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let worker = read_pid(&pid_file, Duration::from_secs(30));
-    std::thread::sleep(Duration::from_millis(200));
+    let err = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = std::sync::Arc::clone(&err);
+    let mut pipe = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 1024];
+        while let Ok(n @ 1..) = std::io::Read::read(&mut pipe, &mut buf) {
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let workers: Vec<i32> = pid_files
+        .iter()
+        .map(|f| read_pid(&d.p(f), Duration::from_secs(60)))
+        .collect();
+    let t = Instant::now();
+    while !err.lock().unwrap().contains(ready) {
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "never ready: {}",
+            err.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // SAFETY: a signal to the child this test started, by its pid only (not its group).
     unsafe { libc::kill(child.id() as i32, sig) };
     let t = Instant::now();
@@ -255,33 +276,57 @@ fn a_signal_while_a_worker_starts_ends_the_worker(sig: i32, name: &str) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
-    let err = common::stderr_of(&out);
-    let worker_gone = gone_within(worker, Duration::from_secs(5));
-    assert_eq!(
-        out.status.code(),
-        Some(128 + sig),
-        "{:?}: {err}",
-        out.status
-    );
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let err = err.lock().unwrap().clone();
+    let left: Vec<i32> = workers
+        .iter()
+        .copied()
+        .filter(|p| !gone_within(*p, Duration::from_secs(5)))
+        .collect();
+    assert_eq!(status.code(), Some(128 + sig), "{status:?}: {err}");
     assert!(
         err.contains(&format!("interrupted by {name}")),
         "one line says so: {err}"
     );
     assert!(
-        worker_gone,
-        "variant A's command {worker} outlived bench-gate"
+        left.is_empty(),
+        "worker(s) {left:?} outlived bench-gate: {err}"
     );
+}
+
+/// Variant A's command records its pid and never says hello: bench-gate is still starting it.
+fn while_a_worker_starts(sig: i32, name: &str) {
+    let d = Dir::new("");
+    let a = format!("echo $$ > '{}'; exec sleep 300", d.p("a.pid").display());
+    a_signal_ends_every_worker(sig, name, &d, &["--a-cmd", &a], &["a.pid"], "variant B:");
 }
 
 #[test]
 fn sigterm_while_a_worker_command_starts_exits_143_and_ends_it() {
-    a_signal_while_a_worker_starts_ends_the_worker(libc::SIGTERM, "SIGTERM");
+    while_a_worker_starts(libc::SIGTERM, "SIGTERM");
 }
 
 #[test]
 fn sigint_to_bench_gate_alone_exits_130_and_ends_the_worker_it_started() {
-    a_signal_while_a_worker_starts_ends_the_worker(libc::SIGINT, "SIGINT");
+    while_a_worker_starts(libc::SIGINT, "SIGINT");
+}
+
+#[test]
+fn sigterm_mid_duet_exits_143_and_ends_both_workers() {
+    let d = Dir::new("");
+    // Both variants are the real worker, each recording its pid first (`exec` keeps it).
+    let side = |f: &str| format!("echo $$ > '{}'; exec {}", d.p(f).display(), worker_cmd());
+    let (a, b) = (side("a.pid"), side("b.pid"));
+    a_signal_ends_every_worker(
+        libc::SIGTERM,
+        "SIGTERM",
+        &d,
+        &["--budget", "300", "--a-cmd", &a, "--b-cmd", &b],
+        &["a.pid", "b.pid"],
+        // A unit is measured and the duet goes on: no look decides before 2 units.
+        "unit 1:",
+    );
 }
 
 #[test]
