@@ -48,14 +48,15 @@ pub fn spawn(command: &mut Command) -> io::Result<Child> {
 /// for anything left in the group, then reaps the leader. Returns how the leader ended.
 pub fn end(child: &mut Child, grace: Duration) -> io::Result<std::process::ExitStatus> {
     let pgid = pid_of(child);
-    if let Ok(Some(status)) = child.try_wait() {
-        // Already reaped: its group id may be another's by now, so nothing is signalled.
+    if leader(pgid) == Leader::Reaped {
+        // Its group id may be another's by now, so nothing is signalled; `wait` returns the
+        // status std kept when it reaped it.
         forget(pgid);
-        return Ok(status);
+        return child.wait();
     }
     signal_group(pgid, libc::SIGTERM);
     let deadline = Instant::now() + grace;
-    while !leader_exited(pgid) && Instant::now() < deadline {
+    while leader(pgid) == Leader::Running && Instant::now() < deadline {
         std::thread::sleep(POLL);
     }
     // The unreaped leader keeps its pid from being reused, so the group id is still ours.
@@ -63,6 +64,12 @@ pub fn end(child: &mut Child, grace: Duration) -> io::Result<std::process::ExitS
     let status = child.wait();
     forget(pgid);
     status
+}
+
+/// Whether `child` has exited, without reaping it: while it is unreaped its pid, and so its
+/// group's id, cannot be reused, and [`end`] can still reach what it left in its group.
+pub fn has_exited(child: &Child) -> bool {
+    leader_exited(pid_of(child))
 }
 
 fn forget(pgid: i32) {
@@ -80,8 +87,17 @@ fn signal_group(pgid: i32, sig: libc::c_int) {
     }
 }
 
-/// Whether our child `pid` has exited (or is no longer ours to wait for), without reaping it.
-fn leader_exited(pid: i32) -> bool {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leader {
+    Running,
+    /// Exited, not yet reaped: its pid (the group's id) is still reserved.
+    Exited,
+    /// Reaped already, or not our child.
+    Reaped,
+}
+
+/// The state of our child `pid`, without reaping it.
+fn leader(pid: i32) -> Leader {
     // SAFETY: `info` is a plain struct for the kernel to fill.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     let r = unsafe {
@@ -92,8 +108,19 @@ fn leader_exited(pid: i32) -> bool {
             libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
         )
     };
+    if r != 0 {
+        return Leader::Reaped;
+    }
     // SAFETY: si_pid is valid to read for the WEXITED info waitid filled (0 when none).
-    r != 0 || unsafe { info.si_pid() } != 0
+    if unsafe { info.si_pid() } == 0 {
+        Leader::Running
+    } else {
+        Leader::Exited
+    }
+}
+
+fn leader_exited(pid: i32) -> bool {
+    leader(pid) != Leader::Running
 }
 
 extern "C" fn on_signal(sig: libc::c_int) {
@@ -216,6 +243,49 @@ mod tests {
             !alive(grandchild),
             "the grandchild {grandchild} outlived its group"
         );
+    }
+
+    fn pid_in(file: &std::path::Path) -> i32 {
+        let t = Instant::now();
+        loop {
+            if let Some(p) = std::fs::read_to_string(file)
+                .ok()
+                .and_then(|s| s.trim().parse::<i32>().ok())
+            {
+                return p;
+            }
+            assert!(t.elapsed() < Duration::from_secs(10), "no grandchild");
+            std::thread::sleep(POLL);
+        }
+    }
+
+    #[test]
+    fn a_leader_that_exited_is_not_reaped_before_its_group_is_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("grandchild");
+        let mut c = Command::new("sh");
+        // Exits at once with status 4, leaving a grandchild in its group.
+        c.arg("-c").arg(format!(
+            "sh -c 'echo $$ > {f}; exec sleep 300' & exit 4",
+            f = file.display()
+        ));
+        let mut child = spawn(&mut c).unwrap();
+        let grandchild = pid_in(&file);
+        let t = Instant::now();
+        while !has_exited(&child) {
+            assert!(t.elapsed() < Duration::from_secs(10));
+            std::thread::sleep(POLL);
+        }
+        // Asking again does not reap it: the group is still reachable.
+        assert_eq!(leader(pid_of(&child)), Leader::Exited);
+        let status = end(&mut child, Duration::ZERO).unwrap();
+        assert_eq!(status.code(), Some(4));
+        let t = Instant::now();
+        while alive(grandchild) && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(POLL);
+        }
+        assert!(!alive(grandchild), "{grandchild} outlived its group");
+        assert_eq!(leader(pid_of(&child)), Leader::Reaped);
     }
 
     #[test]

@@ -325,7 +325,7 @@ impl Pipe {
                 Err(RecvTimeoutError::Timeout) => {
                     // Still working (a model load can take minutes), unless it has exited and
                     // the last lines had their chance to arrive.
-                    if exited_at.is_none() && matches!(self.child.try_wait(), Ok(Some(_))) {
+                    if exited_at.is_none() && children::has_exited(&self.child) {
                         exited_at = Some(Instant::now());
                     }
                     if exited_at.is_some_and(|t| t.elapsed() > EXIT_WAIT) {
@@ -383,20 +383,19 @@ impl Pipe {
 
     /// The worker stopped talking: its exit status and the end of its stderr. Waits a little
     /// for both (a worker that closed its pipes is exiting), never forever: a stuck process is
-    /// killed, and a grandchild still holding stderr (`sh -c 'docker run ...'`) is not waited for.
+    /// killed, and so is a grandchild still holding stderr (`sh -c 'sleep 60 & exit 4'`).
     fn failure(&mut self, what: &str) -> anyhow::Error {
         self.stdin.take();
         let deadline = Instant::now() + EXIT_WAIT;
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(s)) => break s.to_string(),
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL),
-                Ok(None) => {
-                    let _ = children::end(&mut self.child, POLL);
-                    break "still running after it stopped talking; killed".to_string();
-                }
-                Err(e) => break e.to_string(),
-            }
+        while !children::has_exited(&self.child) && Instant::now() < deadline {
+            std::thread::sleep(POLL);
+        }
+        let exited = children::has_exited(&self.child);
+        // Ends what is left of its group (a grandchild holding its pipes), then reaps it.
+        let status = match children::end(&mut self.child, Duration::ZERO) {
+            Ok(s) if exited => s.to_string(),
+            Ok(_) => "still running after it stopped talking; killed".to_string(),
+            Err(e) => e.to_string(),
         };
         let tail = self.stderr_tail(deadline + EXIT_WAIT);
         anyhow!(
