@@ -225,6 +225,34 @@ fn a_worker_that_says_hello_and_then_goes_silent_makes_the_duet_inconclusive_wit
     assert!(took < Duration::from_secs(60), "{took:?}");
 }
 
+#[test]
+fn a_worker_that_never_says_hello_is_given_up_on_at_the_first_answer_limit() {
+    let d = Dir::new("worker_first_answer_s = 2");
+    let pid_file = d.p("b.pid");
+    let b = format!("echo $$ > '{}'; exec sleep 600", pid_file.display());
+    let (code, v, err) = d.ab(&["--b-cmd", &b], Duration::from_secs(60));
+    let silent = read_pid(&pid_file, Duration::from_secs(1));
+    assert!(
+        gone_within(silent, Duration::from_secs(5)),
+        "the silent worker {silent} outlived ab"
+    );
+    assert_eq!(code, Some(3), "{err}\n{v:#}");
+    let m = &v["models"][0];
+    assert_eq!(m["verdict"], "inconclusive", "{m:#}");
+    // No worker described the machine: the verdict still names this one's CPU.
+    assert!(
+        !m["cpu_model"].as_str().unwrap_or_default().is_empty(),
+        "{m:#}"
+    );
+    let first = m["reasons"][0].as_str().unwrap_or_default();
+    assert!(
+        first
+            .starts_with("variant B stopped answering: no reply with its first line (hello) after")
+            && first.contains("(limit 2 s: "),
+        "{m:#}"
+    );
+}
+
 /// Sends `sig` to bench-gate alone (a cancelled CI job, `kill -INT`; not its process group)
 /// running `ab` with `extra`, once the commands recording their pids in `pid_files` have started
 /// and its stderr shows `ready`: bench-gate exits 128 + the signal, says so, and every recorded
