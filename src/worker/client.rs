@@ -24,6 +24,9 @@ const STDERR_TAIL: usize = 2000;
 /// How long a worker that stopped talking gets to exit and flush its stderr.
 const EXIT_WAIT: Duration = Duration::from_secs(3);
 const POLL: Duration = Duration::from_millis(20);
+/// How long a worker gets to exit by itself once its stdin is closed, before its group is
+/// signalled: a `bench-gate ab-worker` exits within milliseconds.
+const EOF_EXIT: Duration = Duration::from_secs(1);
 
 /// Every later request gets at least this long, whatever was measured before: a process round
 /// trip plus a page-in after the machine was busy is well under a second.
@@ -464,9 +467,13 @@ fn check_latencies(label: &str, shown: &str, samples_ms: &[f64]) -> Result<()> {
 
 impl Drop for Pipe {
     fn drop(&mut self) {
-        // Closing stdin ends a healthy worker; ending its group covers a stuck or foreign one
-        // and whatever it started.
+        // Closing stdin ends a healthy worker (a container's too, cleanly); ending its group
+        // covers a stuck or foreign one and whatever it started.
         self.stdin.take();
+        let deadline = Instant::now() + EOF_EXIT;
+        while !children::has_exited(&self.child) && Instant::now() < deadline {
+            std::thread::sleep(POLL);
+        }
         let _ = children::end(&mut self.child, children::GRACE);
     }
 }
