@@ -7,6 +7,7 @@
 pub mod children;
 pub mod client;
 pub mod launch;
+pub mod patience;
 pub mod protocol;
 pub mod serve;
 
