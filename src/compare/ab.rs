@@ -89,7 +89,7 @@ pub struct Unit {
 }
 
 /// Why the duet stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DuetStop {
     /// A look's interval left the threshold.
     Decided,
@@ -97,6 +97,16 @@ pub enum DuetStop {
     Budget,
     /// `max_units` was reached first.
     MaxUnits,
+    /// A worker stopped answering ([`crate::worker::Unanswered`]): the sentence saying which
+    /// variant, what it did not answer, after how long, and the fix. The verdict is
+    /// `inconclusive`, whatever the units measured before say.
+    Unanswered(String),
+}
+
+/// The sentence of a duet stopped by a silent worker, when `e` is one.
+fn unanswered(e: &anyhow::Error) -> Option<String> {
+    e.downcast_ref::<crate::worker::Unanswered>()
+        .map(ToString::to_string)
 }
 
 /// Everything a duet produced. Times in milliseconds.
@@ -163,8 +173,20 @@ pub fn duet(
     let start = Instant::now();
     let mut pairs = Vec::new();
     let mut warm_ms = Vec::new();
+    // A worker that stops answering ends the duet with what was measured; its pair is not
+    // asked anything more (its workers were ended).
+    let mut silent: Option<(usize, String)> = None;
     for p in 0..plan.pairs.get() {
-        let (mut a, mut b) = start_pair(p)?;
+        let (mut a, mut b) = match start_pair(p) {
+            Ok(ab) => ab,
+            Err(e) => match unanswered(&e) {
+                Some(why) => {
+                    silent = Some((pairs.len(), why));
+                    break;
+                }
+                None => return Err(e),
+            },
+        };
         if plan.warmup > 0 {
             let (first, second) = if p % 2 == 0 {
                 (&mut a, &mut b)
@@ -173,11 +195,17 @@ pub fn duet(
             };
             for v in [first, second] {
                 let t = Instant::now();
-                v.block(plan.warmup, 0)?;
+                if let Err(e) = v.block(plan.warmup, 0) {
+                    silent = Some((pairs.len(), unanswered(&e).ok_or(e)?));
+                    break;
+                }
                 warm_ms.push(t.elapsed().as_secs_f64() * 1e3 / f64::from(plan.warmup));
             }
         }
         pairs.push((a, b));
+        if silent.is_some() {
+            break;
+        }
     }
     let per_block = plan
         .per_block
@@ -200,7 +228,7 @@ pub fn duet(
     let mut unit_s = Vec::new();
     let mut d = Vec::new();
     let mut next_look = 0;
-    loop {
+    while silent.is_none() {
         let u = d.len();
         if plan.max_units.is_some_and(|m| u >= m) {
             out.stop = DuetStop::MaxUnits;
@@ -217,20 +245,34 @@ pub fn duet(
             Order::Baab => [false, true, true, false],
         };
         let (mut am, mut bm) = (Vec::new(), Vec::new());
+        // A unit counts whole or not at all: its samples join the run once its four blocks are in.
+        let (mut a_samples, mut b_samples, mut envs) = (Vec::new(), Vec::new(), Vec::new());
         let t = Instant::now();
         for is_a in letters {
             let v = if is_a { a.as_mut() } else { b.as_mut() };
-            let (samples, env) = v.block(0, per_block)?;
+            let (samples, env) = match v.block(0, per_block) {
+                Ok(block) => block,
+                Err(e) => {
+                    silent = Some((p as usize, unanswered(&e).ok_or(e)?));
+                    break;
+                }
+            };
             let typical = median(&samples);
-            during.push(env);
+            envs.push(env);
             if is_a {
                 am.push(typical);
-                out.a_samples_ms.extend(samples);
+                a_samples.extend(samples);
             } else {
                 bm.push(typical);
-                out.b_samples_ms.extend(samples);
+                b_samples.extend(samples);
             }
         }
+        if silent.is_some() {
+            break;
+        }
+        during.extend(envs);
+        out.a_samples_ms.extend(a_samples);
+        out.b_samples_ms.extend(b_samples);
         unit_s.push(t.elapsed().as_secs_f64());
         let r = unit_log_ratio([am[0], am[1]], [bm[0], bm[1]]);
         d.push(r);
@@ -260,6 +302,9 @@ pub fn duet(
             }
         }
     }
+    if let Some((_, why)) = &silent {
+        out.stop = DuetStop::Unanswered(why.clone());
+    }
     // Stopped between looks: one more look at the units measured, with the error budget the
     // looks not reached leave unspent (the spent alphas still sum to at most ALPHA).
     if out.stop != DuetStop::Decided && out.decision.is_none_or(|(l, ..)| l.units < d.len()) {
@@ -280,18 +325,44 @@ pub fn duet(
     out.during = EnvDelta::total(&during);
     out.wall_time = start.elapsed();
     // After the clock: the outputs of one more iteration of each variant of the first pair.
-    let (a, b) = &mut pairs[0];
-    out.drift = match (a.outputs(), b.outputs()) {
-        (Ok(x), Ok(y)) => {
-            let mut d = drift::compare(&x, &y, plan.tolerance);
-            d.fails_check = plan.fail_on_output_change;
-            Ok(d)
-        }
-        (Err(e), _) | (_, Err(e)) => Err(format!("{e:#}")),
+    // A silent pair's workers were ended: nothing is asked of them.
+    // The reasons already hold the whole sentence; its head is enough here.
+    let not_asked = |why: &str| {
+        format!(
+            "not asked: {}",
+            why.split(':')
+                .next()
+                .unwrap_or("a worker stopped answering")
+        )
+    };
+    let silent_pair = silent.as_ref().map(|(p, why)| (*p, not_asked(why)));
+    let skip = |p: usize| {
+        silent_pair
+            .as_ref()
+            .filter(|(s, _)| *s == p)
+            .map(|(_, w)| w.clone())
+    };
+    out.drift = match (pairs.first_mut(), skip(0)) {
+        (Some((a, b)), None) => match (a.outputs(), b.outputs()) {
+            (Ok(x), Ok(y)) => {
+                let mut d = drift::compare(&x, &y, plan.tolerance);
+                d.fails_check = plan.fail_on_output_change;
+                Ok(d)
+            }
+            (Err(e), _) | (_, Err(e)) => Err(format!("{e:#}")),
+        },
+        (_, Some(why)) => Err(why),
+        (None, None) => Err(silent_pair
+            .as_ref()
+            .map_or_else(|| "no worker pair started".into(), |(_, w)| w.clone())),
     };
     // Then every pair's memory, and one profiled pass per variant (first pair, same inputs).
     let err = |e: anyhow::Error| format!("{e:#}");
     for (p, (a, b)) in pairs.iter_mut().enumerate() {
+        if let Some(why) = skip(p) {
+            out.after.push((Err(why.clone()), Err(why)));
+            continue;
+        }
         let profile = p == 0;
         let after_a = a.after_run(profile).map_err(err);
         let after_b = b.after_run(profile).map_err(err);
@@ -496,6 +567,11 @@ pub fn verdict(
             ),
         );
     }
+     // A worker that hung is no evidence, even when the units before it would have decided.
+    if let DuetStop::Unanswered(why) = &out.stop {
+        v.verdict = Verdict::Inconclusive;
+        v.reasons.insert(0, why.clone());
+    }
     v
 }
 
@@ -503,6 +579,7 @@ pub fn verdict(
 /// reached", "the 60 s time budget ran out".
 fn stopped_by(out: &DuetOutcome, architecture: &str) -> String {
     match out.stop {
+        DuetStop::Unanswered(_) => "a worker stopped answering".to_string(),
         DuetStop::MaxUnits => format!(
             "the --max-units limit ({} units) was reached",
             out.plan.max_units.unwrap_or(out.units.len())
@@ -525,7 +602,8 @@ fn too_little(n: usize, out: &DuetOutcome, architecture: &str) -> String {
             "fix: raise --budget (else [thresholds.{architecture}] ab_time_budget_s) well above {above:.0} s"
         )
     };
-    match (out.stop, n) {
+    match (&out.stop, n) {
+        (DuetStop::Unanswered(why), _) => why.clone(),
         (DuetStop::MaxUnits, _) => format!(
             "only {n} unit(s) measured, too few for an interval: {}\n  fix: raise --max-units to at least {}",
             stopped_by(out, architecture),
@@ -568,6 +646,9 @@ fn undecided_fix(
     match out.stop {
         DuetStop::MaxUnits => format!(
             "the {change:+.1}% measured needs about {units} units to decide at this run's noise (95% power)\n  fix: raise --max-units to about {units}"
+        ),
+        DuetStop::Unanswered(_) => format!(
+            "the {change:+.1}% measured needs about {units} units to decide at this run's noise (95% power)"
         ),
         _ => format!(
             "the {change:+.1}% measured needs about {secs} s ({units} units) to decide at this run's noise (95% power; this run had {:.0} s)\n  fix: raise [thresholds.{architecture}] ab_time_budget_s to about {secs}, or run the duet on a quieter machine",

@@ -447,3 +447,136 @@ fn an_undecided_duet_at_its_budget_says_which_budget_would_do() {
         "{first}"
     );
 }
+
+/// A variant that answers like [`Fixed`] until its `silent_at`-th block (0-based), which it
+/// "does not answer": the client's error for a silent worker. Counts what it was asked after.
+struct GoesSilent {
+    inner: Fixed,
+    blocks: usize,
+    silent_at: usize,
+    asked_after: Rc<RefCell<Vec<&'static str>>>,
+}
+
+fn silent_error(label: &str) -> anyhow::Error {
+    anyhow::Error::new(crate::worker::Unanswered {
+        label: label.into(),
+        shown: "worker".into(),
+        awaited: "a measured block".into(),
+        waited: Duration::from_secs(12),
+        limit: Duration::from_secs(11),
+        basis: "test".into(),
+        first_answer: false,
+        stderr_tail: String::new(),
+    })
+}
+
+impl Variant for GoesSilent {
+    fn block(&mut self, warmup: u32, iterations: u32) -> anyhow::Result<(Vec<f64>, EnvDelta)> {
+        self.blocks += 1;
+        if self.blocks > self.silent_at {
+            return Err(silent_error("B"));
+        }
+        self.inner.block(warmup, iterations)
+    }
+    fn outputs(&mut self) -> anyhow::Result<Outputs> {
+        self.asked_after.borrow_mut().push("outputs");
+        Ok(Outputs::default())
+    }
+    fn after_run(&mut self, _profile: bool) -> anyhow::Result<AfterRun> {
+        self.asked_after.borrow_mut().push("after_run");
+        anyhow::bail!("no memory here")
+    }
+}
+
+/// Pairs of a steady A and a B that stops answering at block `silent_at` of pair `silent_pair`.
+fn one_goes_silent(
+    silent_pair: u32,
+    silent_at: usize,
+    asked: Rc<RefCell<Vec<&'static str>>>,
+) -> impl FnMut(u32) -> anyhow::Result<Pair> {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    move |p| {
+        let fixed = |ms, name| Fixed {
+            ms,
+            name,
+            log: Rc::clone(&log),
+        };
+        let b = GoesSilent {
+            inner: fixed(2.0, 'b'),
+            blocks: 0,
+            silent_at: if p == silent_pair {
+                silent_at
+            } else {
+                usize::MAX
+            },
+            asked_after: Rc::clone(&asked),
+        };
+        Ok((Box::new(fixed(2.0, 'a')), Box::new(b)))
+    }
+}
+
+#[test]
+fn a_worker_that_stops_answering_mid_duet_stops_it_with_the_units_already_whole() {
+    let asked = Rc::new(RefCell::new(Vec::new()));
+    // One pair; B answers its warm-up and 5 unit blocks (units 1-2 whole, unit 3 half done).
+    let mut start = one_goes_silent(0, 6, Rc::clone(&asked));
+    let out = duet(&plan(20, 1), &mut start, &mut |_, _| {}).unwrap();
+    let DuetStop::Unanswered(why) = &out.stop else {
+        panic!("{:?}", out.stop);
+    };
+    assert!(why.starts_with("variant B stopped answering"), "{why}");
+    assert_eq!(out.units.len(), 2);
+    // The half-done unit's blocks are not counted: 2 units x 2 blocks x 3 iterations each.
+    assert_eq!(out.a_samples_ms.len(), 12);
+    assert_eq!(out.b_samples_ms.len(), 12);
+    // The silent pair is asked nothing more.
+    assert!(asked.borrow().is_empty(), "{:?}", asked.borrow());
+    let drift = out.drift.as_ref().unwrap_err();
+    assert!(
+        drift.starts_with("not asked: variant B stopped answering"),
+        "{drift}"
+    );
+    assert!(
+        matches!(&out.after[..], [(Err(a), Err(b))] if a.starts_with("not asked") && b.starts_with("not asked"))
+    );
+    let mut v = verdict("m", "cpu", "x86_64", &DEFAULT_THRESHOLDS, &out);
+    assert_eq!(v.verdict, Verdict::Inconclusive);
+    assert_eq!(v.reasons[0], *why);
+}
+
+#[test]
+fn a_silent_second_pair_leaves_the_first_pair_asked_after_the_clock() {
+    let asked = Rc::new(RefCell::new(Vec::new()));
+    // Pair 2's B does not answer its warm-up: no unit is measured.
+    let mut start = one_goes_silent(1, 0, Rc::clone(&asked));
+    let out = duet(&plan(20, 2), &mut start, &mut |_, _| {}).unwrap();
+    assert!(
+        matches!(out.stop, DuetStop::Unanswered(_)),
+        "{:?}",
+        out.stop
+    );
+    assert!(out.units.is_empty());
+    // Pair 1's B gave its outputs and memory; pair 2's was not asked.
+    assert_eq!(*asked.borrow(), ["outputs", "after_run"]);
+    assert!(out.drift.is_ok(), "{:?}", out.drift);
+    assert_eq!(out.after.len(), 2);
+    assert!(matches!(&out.after[1], (Err(a), _) if a.starts_with("not asked")));
+}
+
+#[test]
+fn a_worker_silent_at_its_hello_stops_the_duet_before_any_pair_and_other_errors_still_fail() {
+    let mut silent_start = |_p: u32| -> anyhow::Result<Pair> { Err(silent_error("A")) };
+    let out = duet(&plan(20, 2), &mut silent_start, &mut |_, _| {}).unwrap();
+    assert!(matches!(&out.stop, DuetStop::Unanswered(w) if w.starts_with("variant A")));
+    assert!(out.after.is_empty());
+    assert!(
+        out.drift
+            .as_ref()
+            .unwrap_err()
+            .starts_with("not asked: variant A")
+    );
+    // Any other failure to start is still an error of the run.
+    let mut failing = |_p: u32| -> anyhow::Result<Pair> { anyhow::bail!("cannot start") };
+    let e = duet(&plan(20, 2), &mut failing, &mut |_, _| {}).unwrap_err();
+    assert_eq!(e.to_string(), "cannot start");
+}

@@ -4,15 +4,15 @@
 
 use anyhow::{Result, bail};
 
-use super::ab::{DuetPlan, StartPair, Variant, duet};
+use super::ab::{DuetPlan, DuetStop, StartPair, Variant, duet};
 use super::comparability::{RunFacts, what_changed};
 use super::{DEFAULT_THRESHOLDS, ModelVerdict, contamination};
 use crate::config::{Config, Thresholds};
 use crate::output;
 use crate::platform::{EnvDelta, affinity};
-use crate::worker::Worker;
 use crate::worker::launch::{Launch, clone_command};
 use crate::worker::protocol::Hello;
+use crate::worker::{Patience, Worker};
 
 /// The config's thresholds for the architecture this process runs on (or the defaults).
 pub fn thresholds_here(config: &Config) -> Thresholds {
@@ -42,8 +42,12 @@ pub fn duet_verdict(
     let (budget_s, pairs) = (plan.budget.as_secs_f64(), plan.pairs);
     // The first pair's hellos describe the variants; later pairs must say the same.
     let mut seen: Option<(Hello, Hello)> = None;
+    let patience = Patience {
+        first_answer: std::time::Duration::from_secs_f64(config.gate.worker_first_answer_s),
+    };
     let mut start_pair = |p: u32| -> Result<(Box<dyn Variant>, Box<dyn Variant>)> {
-        let spawn = |l: &Launch| Worker::spawn(&l.label, &l.shown, clone_command(&l.command));
+        let spawn =
+            |l: &Launch| Worker::spawn(&l.label, &l.shown, clone_command(&l.command), patience);
         let (a, b) = (spawn(launches[0])?, spawn(launches[1])?);
         check_same_place(&a.hello, &b.hello)?;
         match &seen {
@@ -77,6 +81,7 @@ pub fn duet_verdict(
     let mut notes = Vec::new();
     if !contamination::reasons_interleaved(&out.during).is_empty()
         && config.gate.rerun_on_contamination
+        && !matches!(out.stop, DuetStop::Unanswered(_))
     {
         notes.push(
             "the first attempt was contaminated; measured again ([gate] rerun_on_contamination)"
@@ -84,10 +89,20 @@ pub fn duet_verdict(
         );
         out = attempt(&mut start_pair, plan)?;
     }
-    let (ha, hb) = seen.expect("at least one pair ran");
     notes.extend(contamination::interleaved_notes(&out.during));
-    let mut v = crate::compare::ab::verdict(name, &ha.cpu_model, &ha.architecture, t, &out);
-    v.what_changed = what_changed(&facts(&ha), &facts(&hb));
+    let mut v = match &seen {
+        Some((ha, hb)) => {
+            let mut v = crate::compare::ab::verdict(name, &ha.cpu_model, &ha.architecture, t, &out);
+            v.what_changed = what_changed(&facts(ha), &facts(hb));
+            v
+        }
+        None => {
+            // No worker said hello in time (the duet stopped at the first start): the CPU is
+            // this machine's, where the workers were to run.
+            let cpu = crate::platform::Environment::detect(config.cpu_label.as_deref()).cpu;
+            crate::compare::ab::verdict(name, &cpu.model, &cpu.architecture, t, &out)
+        }
+    };
     super::after_run::apply(&mut v, &out.after, t, config.gate.assumed_memory_noise_pct);
     v.reasons.extend(notes);
     Ok(v)

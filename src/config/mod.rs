@@ -13,8 +13,9 @@ use std::time::Duration;
 
 pub use choose::CpuChoice;
 pub use schema::{
-    AutoKeyword, DType, Dim, Fill, GateSection, InputSpec, Iterations, Metric, OnInconclusive,
-    OptLevel, SessionOptions, Thresholds, WhisperOptions, WorkloadKind,
+    AutoKeyword, DEFAULT_WORKER_FIRST_ANSWER_S, DType, Dim, Fill, GateSection, InputSpec,
+    Iterations, Metric, OnInconclusive, OptLevel, SessionOptions, Thresholds, WhisperOptions,
+    WorkloadKind,
 };
 use schema::{RawConfig, RawModel};
 use serde::Serialize;
@@ -414,6 +415,18 @@ impl Ctx<'_> {
                     g.assumed_memory_noise_pct
                 ),
                 "set e.g. assumed_memory_noise_pct = 1.0",
+            ));
+        }
+        if !(g.worker_first_answer_s.is_finite()
+            && (1.0..=86_400.0).contains(&g.worker_first_answer_s))
+        {
+            return Err(self.error(
+                raw.gate.span(),
+                format!(
+                    "`gate.worker_first_answer_s` must be between 1 and 86400 seconds, got {}",
+                    g.worker_first_answer_s
+                ),
+                "set e.g. worker_first_answer_s = 600 (the default), more for a slow image pull",
             ));
         }
         let mut models = Vec::new();

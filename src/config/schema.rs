@@ -447,6 +447,12 @@ pub struct GateSection {
     /// the history is short and pooled with the measured spread of the history's peaks.
     #[serde(default = "default_memory_noise")]
     pub assumed_memory_noise_pct: f64,
+    /// Duet: seconds a worker may take for its first answer (process start, model load, an image
+    /// pull), and for its first warm-up (no iteration's time is known yet), before it is given up
+    /// on and the duet is `inconclusive`. Later answers get limits derived from the time already
+    /// measured (`worker::client`).
+    #[serde(default = "default_worker_first_answer")]
+    pub worker_first_answer_s: f64,
 }
 
 impl Default for GateSection {
@@ -461,8 +467,19 @@ impl Default for GateSection {
             output_equal_nan: false,
             on_output_change: OnInconclusive::Warn,
             assumed_memory_noise_pct: default_memory_noise(),
+            worker_first_answer_s: default_worker_first_answer(),
         }
     }
+}
+
+/// How long a duet's worker may take for its first answer (the hello: process start, model
+/// load, maybe an image pull) when `[gate] worker_first_answer_s` is not set, seconds. Ten
+/// minutes: a cold pull of a multi-GB image on a CI runner takes a few, a whisper-tiny load
+/// seconds.
+pub const DEFAULT_WORKER_FIRST_ANSWER_S: f64 = 600.0;
+
+fn default_worker_first_answer() -> f64 {
+    DEFAULT_WORKER_FIRST_ANSWER_S
 }
 
 /// Float32 noise of a reordered reduction is ~1e-6 relative; a changed kernel or fusion in an

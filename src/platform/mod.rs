@@ -18,6 +18,7 @@ pub mod isolation;
 pub mod limit_decision;
 pub mod proc;
 pub mod sched;
+pub mod secrets;
 
 pub use environment::Environment;
 

@@ -4,9 +4,11 @@
 //! number of rounds removes), the same isolation a production pod gives its one model, and a
 //! variant can come from another image (`--a-cmd 'docker run -i IMAGE bench-gate ab-worker ...'`).
 
+pub mod children;
 pub mod client;
 pub mod launch;
+pub mod patience;
 pub mod protocol;
 pub mod serve;
 
-pub use client::Worker;
+pub use client::{Patience, Unanswered, Worker};
