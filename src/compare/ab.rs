@@ -567,7 +567,7 @@ pub fn verdict(
             ),
         );
     }
-     // A worker that hung is no evidence, even when the units before it would have decided.
+    // A worker that hung is no evidence, even when the units before it would have decided.
     if let DuetStop::Unanswered(why) = &out.stop {
         v.verdict = Verdict::Inconclusive;
         v.reasons.insert(0, why.clone());

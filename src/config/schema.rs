@@ -448,9 +448,9 @@ pub struct GateSection {
     #[serde(default = "default_memory_noise")]
     pub assumed_memory_noise_pct: f64,
     /// Duet: seconds a worker may take for its first answer (process start, model load, an image
-    /// pull), and for its first warm-up (no iteration's time is known yet), before it is given up
-    /// on and the duet is `inconclusive`. Later answers get limits derived from the time already
-    /// measured (`worker::client`).
+    /// pull) before it is given up on and the duet is `inconclusive`; also the most its first
+    /// warm-up may take (otherwise bounded by its start-up time). Later answers get limits
+    /// derived from the time already measured (`worker::patience`).
     #[serde(default = "default_worker_first_answer")]
     pub worker_first_answer_s: f64,
 }

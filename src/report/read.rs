@@ -224,3 +224,66 @@ mod tests {
         assert!(read_sizing(&bare).is_err());
     }
 }
+
+#[cfg(test)]
+mod round_trip {
+    use super::*;
+    use crate::compare::{
+        BaselineUsed, DEFAULT_THRESHOLDS, MemoryVerdict, Mode, ModelVerdict, PctInterval,
+        RoundChange, Verdict, VerdictReport,
+    };
+    use crate::config::{OnInconclusive, Thresholds};
+
+    proptest::proptest! {
+        /// Whatever numbers a writer put in a verdict (NaN and infinities included), the file
+        /// `VerdictReport::new` makes reads back with both readers: finite numbers or none.
+        #[test]
+        fn every_verdict_file_reads_back_whatever_its_numbers(
+            xs in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(f64::NAN),
+                    proptest::strategy::Just(f64::INFINITY),
+                    proptest::strategy::Just(f64::NEG_INFINITY),
+                    -1e6..1e6f64,
+                ],
+                12,
+            )
+        ) {
+            let t = Thresholds { on_inconclusive: OnInconclusive::Warn, ..DEFAULT_THRESHOLDS };
+            let mut m = ModelVerdict {
+                verdict: Verdict::Inconclusive,
+                ..ModelVerdict::new("m", "c", "x86_64", &t, String::new())
+            };
+            m.change_pct = Some(xs[0]);
+            m.ci_pct = Some(PctInterval { low: xs[1], high: xs[2] });
+            m.noise_pct = Some(xs[3]);
+            m.mde_pct = Some(xs[4]);
+            m.candidate_ms = Some(xs[5]);
+            m.baseline = Some(BaselineUsed {
+                source: "variant A".into(),
+                center_ms: xs[6],
+                runs_used: 1,
+                runs_total: 1,
+            });
+            m.wall_time_s = xs[7];
+            m.rounds = vec![RoundChange { first: "ABBA".into(), change_pct: xs[8], pair: 1 }];
+            m.memory = Some(MemoryVerdict {
+                verdict: None,
+                candidate_mb: xs[9],
+                baseline_mb: Some(xs[10]),
+                change_pct: Some(xs[11]),
+                ci_pct: None,
+                noise_pct: None,
+                threshold_pct: None,
+                runs_used: 1,
+                reasons: vec![],
+            });
+            let json = VerdictReport::new(Mode::Ab, vec![m], false).to_json();
+            proptest::prop_assert!(!json.contains("NaN") && !json.contains("inf"), "{}", json);
+            let back: Result<VerdictReport, _> = serde_json::from_str(&json);
+            proptest::prop_assert!(back.is_ok(), "{:?}: {}", back.err(), json);
+            let view: Result<VerdictView, _> = serde_json::from_str(&json);
+            proptest::prop_assert!(view.is_ok(), "{:?}: {}", view.err(), json);
+        }
+    }
+}

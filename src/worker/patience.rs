@@ -12,6 +12,12 @@ const FLOOR: Duration = Duration::from_secs(10);
 /// [`FLOOR`]). Block-to-block spread on a shared runner is within 2x (docs/verdict.md); a 20x
 /// stall is a hung worker, not noise.
 const MARGIN: f64 = 20.0;
+/// Before any iteration was timed (the first warm-up after the hello), a block may take this many
+/// times the worker's start-up per iteration, and at least [`WARM_FLOOR`]: loading a model
+/// (building and optimising its sessions) is not cheaper than running it many times over, so a
+/// worker that answered its hello in 3 s and then says nothing for a minute has hung.
+const START_MARGIN: f64 = 20.0;
+const WARM_FLOOR: Duration = Duration::from_secs(60);
 /// The profiled pass builds new sessions (a model load again): it may take this many times the
 /// hello's time on top of its iterations.
 const PROFILE_LOADS: f64 = 5.0;
@@ -61,6 +67,21 @@ pub(super) fn limit_for(
         ),
     );
     let Some(s) = slowest_iteration_s.filter(|s| s.is_finite() && *s >= 0.0) else {
+        // No iteration timed yet: a block (the first warm-up) is bounded by the start-up the
+        // hello took, never beyond the first answer's limit.
+        if let (Ask::Measure(n), true) = (ask, hello_s.is_finite() && hello_s >= 0.0) {
+            let secs = (START_MARGIN * hello_s * f64::from(n.max(1)))
+                .max(WARM_FLOOR.as_secs_f64())
+                .min(p.first_answer.as_secs_f64());
+            return (
+                Duration::from_secs_f64(secs),
+                format!(
+                    "before any timed iteration: {START_MARGIN:.0}x its start-up ({hello_s:.1} s) x {}, at least {:.0} s, at most [gate] worker_first_answer_s",
+                    n.max(1),
+                    WARM_FLOOR.as_secs_f64()
+                ),
+            );
+        }
         return first;
     };
     let (iterations, loads) = match ask {
@@ -147,12 +168,7 @@ mod tests {
 
     #[test]
     fn the_first_answer_and_anything_before_a_measured_iteration_get_the_configured_limit() {
-        for ask in [
-            Ask::Hello,
-            Ask::Measure(1),
-            Ask::Outputs,
-            Ask::AfterRun { profile: true },
-        ] {
+        for ask in [Ask::Hello, Ask::Outputs, Ask::AfterRun { profile: true }] {
             let (limit, basis) = limit_for(TEN_MIN, ask, None, 3.0);
             assert_eq!(limit, Duration::from_secs(600), "{ask:?}");
             assert!(basis.contains("worker_first_answer_s = 600"), "{basis}");
@@ -162,6 +178,34 @@ mod tests {
             limit_for(TEN_MIN, Ask::Hello, Some(0.001), 3.0).0,
             Duration::from_secs(600)
         );
+    }
+
+    /// A worker that said hello and then went silent in its first warm-up is given up on in
+    /// about a minute, not at the first answer's limit: the start-up bounds the warm-up.
+    #[test]
+    fn the_first_warm_up_is_bounded_by_the_start_up_the_hello_took() {
+        // 3 s to hello, 1 warm-up iteration: 20 x 3 = 60 s.
+        let (limit, basis) = limit_for(TEN_MIN, Ask::Measure(1), None, 3.0);
+        assert_eq!(limit, Duration::from_secs(60));
+        assert!(basis.contains("start-up (3.0 s) x 1"), "{basis}");
+        // A quick start still gets the floor; a slow one grows with it, up to the first limit.
+        assert_eq!(
+            limit_for(TEN_MIN, Ask::Measure(1), None, 0.2).0.as_secs(),
+            60
+        );
+        assert_eq!(
+            limit_for(TEN_MIN, Ask::Measure(2), None, 5.0).0.as_secs(),
+            200
+        );
+        assert_eq!(
+            limit_for(TEN_MIN, Ask::Measure(4), None, 30.0).0.as_secs(),
+            600
+        );
+        // A configured first limit below the floor wins (tests, impatient users).
+        let short = Patience {
+            first_answer: Duration::from_secs(3),
+        };
+        assert_eq!(limit_for(short, Ask::Measure(1), None, 1.0).0.as_secs(), 3);
     }
 
     #[test]
