@@ -22,23 +22,8 @@ impl Dir {
     /// A config measuring the micro encoder on CPU 0; `gate` is the body of its `[gate]`.
     fn new(gate: &str) -> Dir {
         let dir = tempfile::tempdir().unwrap();
-        let text = format!(
-            r#"[run]
-cpus = "0"
-warmup = 1
-iterations = 8
-
-[models.micro]
-kind = "onnx"
-model = {model:?}
-
-[[models.micro.inputs]]
-name = "input_features"
-dtype = "f32"
-shape = [1, 80, 3000]
-fill = {{ random = {{ seed = 1 }} }}
-
-[thresholds.x86_64]
+        let text = common::micro_encoder_config(&format!(
+            r#"[thresholds.x86_64]
 max_regression_pct = 5.0
 on_inconclusive = "fail"
 
@@ -47,12 +32,8 @@ max_regression_pct = 5.0
 on_inconclusive = "fail"
 
 [gate]
-{gate}
-"#,
-            model = common::fixture("models/whisper-micro/encoder_model.onnx")
-                .display()
-                .to_string()
-        );
+{gate}"#
+        ));
         std::fs::write(dir.path().join("bench.toml"), text).unwrap();
         std::fs::write(dir.path().join("fake.sh"), FAKE_WORKER).unwrap();
         Dir { dir }
@@ -67,8 +48,7 @@ on_inconclusive = "fail"
     fn command(&self) -> std::process::Command {
         let mut c = std::process::Command::new(bin());
         c.current_dir(self.dir.path()).env("GITHUB_TOKEN", TOKEN);
-        let lib = common::repo().join(".ort/lib/libonnxruntime.so.1.32.0");
-        if std::env::var_os("ORT_DYLIB_PATH").is_none() && lib.is_file() {
+        if let Some(lib) = common::repo_ort_lib() {
             c.env("ORT_DYLIB_PATH", lib);
         }
         c

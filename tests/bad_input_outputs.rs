@@ -68,8 +68,7 @@ min_abs_ms = 1.0
     fn ab_as(&self, b: &str, format: &str) -> (i32, String, String) {
         let mut c = common::bench_gate();
         c.current_dir(self.dir.path());
-        let lib = common::repo().join(".ort/lib/libonnxruntime.so.1.32.0");
-        if std::env::var_os("ORT_DYLIB_PATH").is_none() && lib.is_file() {
+        if let Some(lib) = common::repo_ort_lib() {
             c.env("ORT_DYLIB_PATH", lib);
         }
         let out = c

@@ -21,24 +21,7 @@ struct Fx {
 
 /// An op-pair config naming `model` (a copy of a committed micro model).
 fn pair_config(model: &Path) -> String {
-    format!(
-        r#"[run]
-cpus = "0"
-warmup = 1
-iterations = 3
-
-[models.pair]
-kind = "onnx"
-model = {model:?}
-
-[[models.pair.inputs]]
-name = "x"
-dtype = "f32"
-shape = [1, 128, 2048]
-fill = {{ random = {{ seed = 1 }} }}
-"#,
-        model = model.display().to_string()
-    )
+    common::op_pair_config(model, "")
 }
 
 impl Fx {

@@ -31,8 +31,7 @@ impl Dir {
     fn bin(&self) -> Command {
         let mut c = Command::cargo_bin("bench-gate").unwrap();
         c.current_dir(self.dir.path());
-        let lib = common::repo().join(".ort/lib/libonnxruntime.so.1.32.0");
-        if std::env::var_os("ORT_DYLIB_PATH").is_none() && lib.is_file() {
+        if let Some(lib) = common::repo_ort_lib() {
             c.env("ORT_DYLIB_PATH", lib);
         }
         c
@@ -41,33 +40,15 @@ impl Dir {
     /// A config for one op-pair model, gating memory at 10%.
     fn config(&self, name: &str, model: &str) -> PathBuf {
         let path = self.p(name);
-        let text = format!(
-            r#"[run]
-cpus = "0"
-warmup = 1
-iterations = 3
-
-[models.pair]
-kind = "onnx"
-model = {model:?}
-
-[[models.pair.inputs]]
-name = "x"
-dtype = "f32"
-shape = [1, 128, 2048]
-fill = {{ random = {{ seed = 1 }} }}
-
-[thresholds.x86_64]
+        let text = common::op_pair_config(
+            &common::fixture(&format!("models/op-pair/{model}")),
+            r#"[thresholds.x86_64]
 max_regression_pct = 5.0
 max_memory_regression_pct = 10.0
 
 [thresholds.aarch64]
 max_regression_pct = 5.0
-max_memory_regression_pct = 10.0
-"#,
-            model = common::fixture(&format!("models/op-pair/{model}"))
-                .display()
-                .to_string()
+max_memory_regression_pct = 10.0"#,
         );
         std::fs::write(&path, text).unwrap();
         path

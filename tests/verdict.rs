@@ -29,29 +29,9 @@ impl Dir {
     /// A config measuring the micro encoder, with the given extra TOML appended.
     fn new(extra: &str) -> Dir {
         let dir = tempfile::tempdir().unwrap();
-        let text = format!(
-            r#"[run]
-cpus = "0"
-warmup = 1
-iterations = 8
-
-[models.micro]
-kind = "onnx"
-model = {model:?}
-
-[[models.micro.inputs]]
-name = "input_features"
-dtype = "f32"
-shape = [1, 80, 3000]
-fill = {{ random = {{ seed = 1 }} }}
-
-[thresholds.x86_64]
-max_regression_pct = 5.0
-min_abs_ms = 0.1
-{extra}
-"#,
-            model = micro().display().to_string()
-        );
+        let text = common::micro_encoder_config(&format!(
+            "[thresholds.x86_64]\nmax_regression_pct = 5.0\nmin_abs_ms = 0.1\n{extra}"
+        ));
         std::fs::write(dir.path().join("bench.toml"), text).unwrap();
         Dir { dir }
     }
@@ -63,10 +43,7 @@ min_abs_ms = 0.1
     fn bin(&self) -> Command {
         let mut c = Command::cargo_bin("bench-gate").unwrap();
         c.current_dir(self.dir.path());
-        // The binary finds .ort/ from its own folder, which is not under the repository when
-        // CARGO_TARGET_DIR points elsewhere: name the repository's copy explicitly.
-        let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ort/lib/libonnxruntime.so.1.32.0");
-        if std::env::var_os("ORT_DYLIB_PATH").is_none() && lib.is_file() {
+        if let Some(lib) = common::repo_ort_lib() {
             c.env("ORT_DYLIB_PATH", lib);
         }
         c

@@ -206,3 +206,63 @@ pub fn assert_user_error(out: &std::process::Output, names: &[&str]) -> String {
     }
     err
 }
+
+/// The micro Whisper encoder measured as a plain ONNX model on CPU 0 (`[models.micro]`, one
+/// warm-up, 8 iterations): the duet tests' model. `extra` (thresholds, a `[gate]`) is appended.
+pub fn micro_encoder_config(extra: &str) -> String {
+    format!(
+        r#"[run]
+cpus = "0"
+warmup = 1
+iterations = 8
+
+[models.micro]
+kind = "onnx"
+model = {model:?}
+
+[[models.micro.inputs]]
+name = "input_features"
+dtype = "f32"
+shape = [1, 80, 3000]
+fill = {{ random = {{ seed = 1 }} }}
+
+{extra}
+"#,
+        model = fixture("models/whisper-micro/encoder_model.onnx")
+            .display()
+            .to_string()
+    )
+}
+
+/// One op-pair micro model at `model` on CPU 0 (`[models.pair]`, one warm-up, 3 iterations);
+/// `extra` is appended.
+pub fn op_pair_config(model: &Path, extra: &str) -> String {
+    format!(
+        r#"[run]
+cpus = "0"
+warmup = 1
+iterations = 3
+
+[models.pair]
+kind = "onnx"
+model = {model:?}
+
+[[models.pair.inputs]]
+name = "x"
+dtype = "f32"
+shape = [1, 128, 2048]
+fill = {{ random = {{ seed = 1 }} }}
+
+{extra}
+"#,
+        model = model.display().to_string()
+    )
+}
+
+/// The repository's ONNX Runtime, for a binary started outside the repository (a test's
+/// temporary folder): the binary finds `.ort/` from its own folder, which is not under the
+/// repository when CARGO_TARGET_DIR points elsewhere. `None` when ORT_DYLIB_PATH already says.
+pub fn repo_ort_lib() -> Option<PathBuf> {
+    let lib = repo().join(".ort/lib/libonnxruntime.so.1.32.0");
+    (std::env::var_os("ORT_DYLIB_PATH").is_none() && lib.is_file()).then_some(lib)
+}
