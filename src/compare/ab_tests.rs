@@ -6,7 +6,8 @@ use std::rc::Rc;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::compare::DEFAULT_THRESHOLDS;
+use crate::compare::{DEFAULT_THRESHOLDS, Verdict};
+use crate::config::Thresholds;
 
 /// A deterministic variant: every iteration takes a fixed time, 1% less if it was warmed up
 /// second (the effect several pairs cancel); logs its calls.

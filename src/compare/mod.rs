@@ -4,6 +4,7 @@
 //! the statistics and the figures measured on the project's machine.
 
 pub mod ab;
+mod ab_verdict;
 pub mod after_run;
 pub mod comparability;
 pub mod contamination;
