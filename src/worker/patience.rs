@@ -13,11 +13,12 @@ const FLOOR: Duration = Duration::from_secs(10);
 /// stall is a hung worker, not noise.
 const MARGIN: f64 = 20.0;
 /// Before any iteration was timed (the first warm-up after the hello), a block may take this many
-/// times the worker's start-up per iteration, and at least [`WARM_FLOOR`]: loading a model
-/// (building and optimising its sessions) is not cheaper than running it many times over, so a
-/// worker that answered its hello in 3 s and then says nothing for a minute has hung.
+/// times the worker's start-up per iteration, and at least [`WARM_FLOOR_SHARE`] of the first
+/// answer's limit (60 s of the default 600; raising that limit raises this floor): loading a
+/// model (building and optimising its sessions) is not cheaper than running it many times over,
+/// so a worker that answered its hello in 3 s and then says nothing for a minute has hung.
 const START_MARGIN: f64 = 20.0;
-const WARM_FLOOR: Duration = Duration::from_secs(60);
+const WARM_FLOOR_SHARE: f64 = 0.1;
 /// The profiled pass builds new sessions (a model load again): it may take this many times the
 /// hello's time on top of its iterations.
 const PROFILE_LOADS: f64 = 5.0;
@@ -71,14 +72,14 @@ pub(super) fn limit_for(
         // hello took, never beyond the first answer's limit.
         if let (Ask::Measure(n), true) = (ask, hello_s.is_finite() && hello_s >= 0.0) {
             let secs = (START_MARGIN * hello_s * f64::from(n.max(1)))
-                .max(WARM_FLOOR.as_secs_f64())
+                .max(WARM_FLOOR_SHARE * p.first_answer.as_secs_f64())
                 .min(p.first_answer.as_secs_f64());
             return (
                 Duration::from_secs_f64(secs),
                 format!(
-                    "before any timed iteration: {START_MARGIN:.0}x its start-up ({hello_s:.1} s) x {}, at least {:.0} s, at most [gate] worker_first_answer_s",
+                    "before any timed iteration: {START_MARGIN:.0}x its start-up ({hello_s:.1} s) x {}, at least a tenth of [gate] worker_first_answer_s = {:.0}, at most all of it",
                     n.max(1),
-                    WARM_FLOOR.as_secs_f64()
+                    p.first_answer.as_secs_f64()
                 ),
             );
         }
@@ -145,7 +146,7 @@ impl std::fmt::Display for Unanswered {
         if self.first_answer {
             write!(
                 f,
-                "\n  fix: run the worker command by hand to see where it stops; if it is only slow to start (a big model, an image pull), raise [gate] worker_first_answer_s"
+                "\n  fix: run the worker command by hand to see where it stops; if it is only slow to start or to warm up (a big model, an image pull), raise [gate] worker_first_answer_s"
             )
         } else {
             write!(
@@ -188,7 +189,8 @@ mod tests {
         let (limit, basis) = limit_for(TEN_MIN, Ask::Measure(1), None, 3.0);
         assert_eq!(limit, Duration::from_secs(60));
         assert!(basis.contains("start-up (3.0 s) x 1"), "{basis}");
-        // A quick start still gets the floor; a slow one grows with it, up to the first limit.
+        // A quick start still gets the floor (a tenth of the first limit); a slow one grows with
+        // it, up to the first limit. Raising the first limit raises the floor.
         assert_eq!(
             limit_for(TEN_MIN, Ask::Measure(1), None, 0.2).0.as_secs(),
             60
@@ -201,7 +203,11 @@ mod tests {
             limit_for(TEN_MIN, Ask::Measure(4), None, 30.0).0.as_secs(),
             600
         );
-        // A configured first limit below the floor wins (tests, impatient users).
+        let hour = Patience {
+            first_answer: Duration::from_secs(3600),
+        };
+        assert_eq!(limit_for(hour, Ask::Measure(1), None, 0.2).0.as_secs(), 360);
+        // A configured first limit below 20x the start-up wins (tests, impatient users).
         let short = Patience {
             first_answer: Duration::from_secs(3),
         };
