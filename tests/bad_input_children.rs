@@ -398,3 +398,36 @@ fn a_worker_reporting_zero_or_negative_latencies_is_refused_naming_variant_and_v
         assert!(!d.p("verdict.json").exists(), "no verdict is written");
     }
 }
+
+/// A worker of the previous protocol (the merge base's build in the PR that changed it) still
+/// takes part: the duet measures and decides, and says its outputs were not compared, instead
+/// of failing the PR's gate as a setup error.
+#[test]
+fn a_worker_of_the_previous_protocol_measures_and_its_outputs_are_not_compared() {
+    let d = Dir::new("");
+    let v1 = fake_worker("5.0").replace(
+        "sh fake.sh",
+        "sh fake.sh | sed -u 's/\"protocol\":2/\"protocol\":1/'",
+    );
+    let (code, v, err) = d.ab(&["--b-cmd", &v1], Duration::from_secs(120));
+    assert!(matches!(code, Some(0 | 1 | 3)), "{code:?} {err}");
+    let m = &v["models"][0];
+    assert_eq!(m["rounds"].as_array().map(Vec::len), Some(4), "{m:#}");
+    let reasons = m["reasons"].to_string();
+    assert!(
+        reasons.contains("outputs not compared: variant B's worker speaks ab-worker protocol 1"),
+        "{reasons}"
+    );
+    // A protocol this bench-gate does not know is a setup error naming both versions.
+    let v99 = fake_worker("5.0").replace(
+        "sh fake.sh",
+        "sh fake.sh | sed -u 's/\"protocol\":2/\"protocol\":99/'",
+    );
+    let (code, _, err) = d.ab(&["--b-cmd", &v99], Duration::from_secs(120));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("speaks ab-worker protocol 99, this bench-gate speaks 1 to 2")
+            && err.contains("fix: use the same bench-gate version"),
+        "{err}"
+    );
+}

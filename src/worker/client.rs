@@ -17,7 +17,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use super::children;
 use super::patience::{Ask, limit_for};
 pub use super::patience::{Patience, Unanswered};
-use super::protocol::{Hello, PROTOCOL_VERSION, Reply, Request};
+use super::protocol::{Hello, OLDEST_PROTOCOL, PROTOCOL_VERSION, Reply, Request};
 use crate::platform::EnvDelta;
 use crate::platform::secrets::redact;
 
@@ -118,6 +118,13 @@ impl Worker {
 
     /// What one more (untimed) iteration of the variant produces.
     pub fn outputs(&mut self) -> Result<crate::workload::Outputs> {
+        if self.hello.protocol < 2 {
+            bail!(
+                "variant {}'s worker speaks ab-worker protocol {} (an older bench-gate), whose outputs cannot carry NaN or infinities, so they were not asked for; use the same bench-gate version on both sides to compare them",
+                self.pipe.label,
+                self.hello.protocol
+            );
+        }
         self.pipe.send(&Request::Outputs)?;
         match self.pipe.receive("its outputs", Ask::Outputs)? {
             Reply::Outputs(o) => Ok(*o),
@@ -219,10 +226,12 @@ impl Pipe {
             )
         })?;
         if let Some(p) = value.pointer("/hello/protocol")
-            && p.as_u64() != Some(u64::from(PROTOCOL_VERSION))
+            && !p.as_u64().is_some_and(|p| {
+                (u64::from(OLDEST_PROTOCOL)..=u64::from(PROTOCOL_VERSION)).contains(&p)
+            })
         {
             bail!(
-                "variant {} (`{}`) speaks ab-worker protocol {p}, this bench-gate speaks {PROTOCOL_VERSION}\n  fix: use the same bench-gate version on both sides (the worker's image and the runner)",
+                "variant {} (`{}`) speaks ab-worker protocol {p}, this bench-gate speaks {OLDEST_PROTOCOL} to {PROTOCOL_VERSION}\n  fix: use the same bench-gate version on both sides (the worker's image and the runner)",
                 self.label,
                 self.shown
             );

@@ -13,6 +13,11 @@ use crate::result::Fingerprint;
 /// type, floats as base64 bytes so NaN and infinities survive JSON (1 sent `f32`s as numbers,
 /// and a NaN as `null`, which the reader refused).
 pub const PROTOCOL_VERSION: u32 = 2;
+/// The oldest worker protocol this bench-gate still drives. Protocol 1 differs only in its
+/// outputs message, so a protocol 1 worker (the merge base's build in the PR that brought
+/// protocol 2, or an older image) measures, reports its memory and profile, and is not asked for
+/// outputs: the duet decides, and says that its outputs were not compared.
+pub const OLDEST_PROTOCOL: u32 = 1;
 
 /// The worker's first line, once its model is loaded and warm: who it is and where it runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
