@@ -5,16 +5,15 @@
 //!
 //! A worker in its own group no longer gets the terminal's Ctrl-C, and SIGTERM to bench-gate
 //! alone (a CI runner cancelling a job) would otherwise leave it running. So the first spawn
-//! installs handlers for SIGINT and SIGTERM: they wake a dedicated thread (through a pipe; the
-//! handler itself only writes one byte, which is async-signal-safe), which ends every registered
-//! group and exits 130 or 143 with one line saying so. Installed at the first spawn, not in
+//! installs handlers for SIGINT and SIGTERM (signal-hook's iterator: the handler only wakes a
+//! dedicated thread), which ends every registered group and exits 130 or 143 with one line
+//! saying so. Installed at the first spawn, not in
 //! `main`, so commands that start no worker keep their own handling (`k8s run` deletes its Job
 //! on Ctrl-C).
 
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, MutexGuard, Once};
 use std::time::{Duration, Instant};
 
@@ -25,8 +24,6 @@ const POLL: Duration = Duration::from_millis(10);
 
 /// Process group ids (= the leader's pid) of the children alive.
 static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
-/// Write end of the pipe the signal handler wakes the ending thread with; -1 before install.
-static WAKE: AtomicI32 = AtomicI32::new(-1);
 static INSTALL: Once = Once::new();
 
 fn groups() -> MutexGuard<'static, Vec<i32>> {
@@ -123,47 +120,20 @@ fn leader_exited(pid: i32) -> bool {
     leader(pid) != Leader::Running
 }
 
-extern "C" fn on_signal(sig: libc::c_int) {
-    let fd = WAKE.load(Ordering::Relaxed);
-    if fd >= 0 {
-        let byte = sig as u8;
-        // SAFETY: write(2) is async-signal-safe; one byte from a live stack slot.
-        unsafe { libc::write(fd, (&raw const byte).cast(), 1) };
-    }
-}
-
 fn install_signal_handlers() {
     INSTALL.call_once(|| {
-        let mut fds = [0; 2];
-        // SAFETY: `fds` has room for the two descriptors pipe2 writes.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        // signal-hook's iterator: the handler only wakes a pipe, this thread does the work.
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM])
+        else {
             return;
-        }
-        // SAFETY: the read end is ours alone from here on.
-        let mut wake = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[0]) };
-        WAKE.store(fds[1], Ordering::Relaxed);
-        let spawned = std::thread::Builder::new()
+        };
+        let _ = std::thread::Builder::new()
             .name("bench-gate-signals".into())
             .spawn(move || {
-                let mut byte = [0u8; 1];
-                if wake.read_exact(&mut byte).is_ok() {
-                    end_all_and_exit(i32::from(byte[0]));
+                if let Some(sig) = signals.forever().next() {
+                    end_all_and_exit(sig);
                 }
             });
-        if spawned.is_err() {
-            return;
-        }
-        for sig in [libc::SIGINT, libc::SIGTERM] {
-            // SAFETY: a zeroed sigaction with a plain handler and an empty mask is valid; the
-            // handler only calls write(2).
-            unsafe {
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
-                action.sa_flags = libc::SA_RESTART;
-                libc::sigemptyset(&mut action.sa_mask);
-                libc::sigaction(sig, &action, std::ptr::null_mut());
-            }
-        }
     });
 }
 
