@@ -43,6 +43,12 @@ pub struct Audio {
 }
 
 /// Why a WAV file could not be turned into 16 kHz mono samples.
+/// The largest float sample magnitude accepted. Float WAVs hold samples within [-1, 1]; a few
+/// times over is a clipped or boosted export, still audio. Thousands of times over is not audio,
+/// and values near f32's limit overflow the resampler's FFT (found by the mutated-header
+/// property test: rubato then panics on a NaN spectrum).
+pub const MAX_FLOAT_SAMPLE: f32 = 1000.0;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
     /// The file could not be opened or read (missing, permissions, I/O failure).
@@ -67,6 +73,14 @@ pub enum AudioError {
     /// A float WAV holds NaN or infinity, which would poison the log-mel features.
     #[error("{} holds a non-finite float sample (NaN or infinity) at frame {frame}\n  fix: re-export it, e.g. `sox in.wav -b 16 out.wav`", path.display())]
     NonFinite { path: PathBuf, frame: u64 },
+    /// A float WAV sample far outside [-1, 1]: not audio (a float WAV written from integers
+    /// without scaling, or a damaged file), and large enough to overflow the resampler's FFT.
+    #[error("{} holds a float sample of {value:e} at frame {frame}; float WAV samples lie within [-1, 1] (at most {MAX_FLOAT_SAMPLE} is accepted)\n  fix: re-export it scaled to [-1, 1], e.g. `sox in.wav -b 16 out.wav gain -n`", path.display())]
+    OutOfRange {
+        path: PathBuf,
+        frame: u64,
+        value: f32,
+    },
     /// The resampler could not be built or run (should not happen for accepted rates).
     #[error("cannot resample {} from {from_hz} Hz to {TARGET_RATE} Hz: {detail}\n  fix: {CONVERT_HINT}", path.display())]
     Resample {
@@ -150,6 +164,14 @@ pub fn load_wav_16k_mono(path: &Path) -> Result<Audio, AudioError> {
         return Err(AudioError::NonFinite {
             path: path.to_path_buf(),
             frame: frame as u64,
+        });
+    }
+    if let Some(frame) = mono.iter().position(|v| v.abs() > MAX_FLOAT_SAMPLE) {
+        // Only float WAVs can hold these; integers scale into [-1, 1).
+        return Err(AudioError::OutOfRange {
+            path: path.to_path_buf(),
+            frame: frame as u64,
+            value: mono[frame],
         });
     }
 

@@ -107,6 +107,24 @@ fn float32_nan_is_rejected() {
     assert!(matches!(e, AudioError::NonFinite { frame: 1, .. }), "{e}");
 }
 
+/// A float sample thousands of times over full scale is not audio and would overflow the
+/// resampler's FFT (a panic inside rubato before this check): refused, naming the frame.
+#[test]
+fn float32_far_outside_full_scale_is_refused_before_resampling() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.wav");
+    let mut data = vec![0.1f32; 4096];
+    data[7] = 3.0e37;
+    write_wav(&p, spec(1, 38_613, 32, true), &data);
+    let e = load_wav_16k_mono(&p).unwrap_err();
+    assert!(matches!(e, AudioError::OutOfRange { frame: 7, .. }), "{e}");
+    assert!(e.to_string().contains("fix: "), "{e}");
+    // A boosted export a few times over full scale is still audio.
+    data[7] = 4.0;
+    write_wav(&p, spec(1, 38_613, 32, true), &data);
+    assert!(load_wav_16k_mono(&p).is_ok());
+}
+
 /// 48 kHz stereo sine -> 16 kHz mono: length, amplitude and phase match a
 /// sine generated directly at 16 kHz (no time shift from the resampler).
 #[test]
