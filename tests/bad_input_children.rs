@@ -169,7 +169,9 @@ fn read_pid(file: &Path, limit: Duration) -> i32 {
 
 #[test]
 fn a_worker_that_says_hello_and_then_goes_silent_makes_the_duet_inconclusive_within_its_limit() {
-    let d = Dir::new("worker_first_answer_s = 3");
+    // 20 s: room for variant A's real hello on a loaded machine (A starts first, under the same
+    // limit); B's warm-up then gets 20x its start-up, a few seconds.
+    let d = Dir::new("worker_first_answer_s = 20");
     let pid_file = d.p("b.pid");
     // `$$` is the shell, which becomes the `sleep` that holds the worker's pipes.
     let b = format!(
@@ -201,16 +203,18 @@ fn a_worker_that_says_hello_and_then_goes_silent_makes_the_duet_inconclusive_wit
         m["reasons"].to_string().contains("not asked"),
         "the silent pair is not asked for its outputs: {m:#}"
     );
-    // Two model loads plus the 3 s limit and the 2 s grace; far from a hang.
-    assert!(took < Duration::from_secs(60), "{took:?}");
+    // Two model loads plus B's warm-up limit (at most 20 s) and the 2 s grace; far from a hang.
+    assert!(took < Duration::from_secs(100), "{took:?}");
 }
 
 #[test]
 fn a_worker_that_never_says_hello_is_given_up_on_at_the_first_answer_limit() {
-    let d = Dir::new("worker_first_answer_s = 2");
+    // 10 s: variant A, a real worker started first under the same limit, must say hello in
+    // time on a loaded machine.
+    let d = Dir::new("worker_first_answer_s = 10");
     let pid_file = d.p("b.pid");
     let b = format!("echo $$ > '{}'; exec sleep 600", pid_file.display());
-    let (code, v, err) = d.ab(&["--b-cmd", &b], Duration::from_secs(60));
+    let (code, v, err) = d.ab(&["--b-cmd", &b], Duration::from_secs(90));
     let silent = read_pid(&pid_file, Duration::from_secs(1));
     assert!(
         gone_within(silent, Duration::from_secs(5)),
@@ -228,7 +232,7 @@ fn a_worker_that_never_says_hello_is_given_up_on_at_the_first_answer_limit() {
     assert!(
         first
             .starts_with("variant B stopped answering: no reply with its first line (hello) after")
-            && first.contains("(limit 2 s: "),
+            && first.contains("(limit 10 s: "),
         "{m:#}"
     );
 }

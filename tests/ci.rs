@@ -361,3 +361,32 @@ fn files_left_in_the_out_dir_by_an_earlier_run_are_never_read_as_this_runs() {
         assert_eq!(kept, stale, "{f} is left untouched");
     }
 }
+
+/// "Could not decide" is a verdict through `ci` too: a base whose worker start eats the 1 s
+/// budget measures nothing, and the run ends inconclusive (exit 0 with on_inconclusive =
+/// "warn"), not as a setup error (exit 2, "verdict.json is not a verdict file" before).
+#[test]
+fn ci_with_a_base_that_measured_nothing_is_inconclusive_not_a_setup_error() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &silero_config(SILERO_INPUTS));
+    let base = format!(
+        "sleep 2; exec '{}' ab-worker -c {} --model vad --cpus \"$BENCH_GATE_AB_CPUS\"",
+        assert_cmd::cargo::cargo_bin("bench-gate").display(),
+        cfg.display()
+    );
+    let out = ci_duet(
+        &cfg,
+        dir.path(),
+        &["--budget", "1", "--no-second-opinion", "--base-cmd", &base],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let v = read_json(&dir.path().join("verdict.json"));
+    assert_eq!(v["verdict"], "inconclusive", "{v:#}");
+    let comment = std::fs::read_to_string(dir.path().join("comment.md")).unwrap();
+    assert!(
+        comment.contains("inconclusive") && comment.contains("no unit measured"),
+        "{comment}"
+    );
+    assert!(!comment.contains("NaN"), "{comment}");
+}
