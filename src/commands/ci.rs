@@ -26,11 +26,13 @@ pub fn ci(a: &CiArgs) -> Result<u8> {
     super::touches::ci(a).check()?;
     let config = Config::load(&a.config.config)?;
     let files = Files::in_dir(&a.out_dir, a.result.as_deref());
-    let duet = a.base_config.is_some() || a.base_cmd.is_some();
     // What this run writes (or was given): only these are read back. A file of the same name
     // left in --out-dir by an earlier run is never taken for this run's output.
-    let measures = a.result.is_none() && (!duet || !a.no_second_opinion);
-    let second_opinion = duet && !a.no_second_opinion;
+    let super::touches::CiSteps {
+        duet,
+        measures,
+        second_opinion,
+    } = super::touches::CiSteps::of(a);
     files.note_stale(measures || a.result.is_some(), second_opinion);
     let mut code = if duet {
         let code = super::duet::base_against_head(a, &config, &files.verdict)?;

@@ -353,10 +353,34 @@ impl CiFiles {
     }
 }
 
+/// What a `ci` run does, from its flags: the one place `ci` and its declaration learn it.
+pub struct CiSteps {
+    /// A base was given: the duet decides.
+    pub duet: bool,
+    /// This run measures (no --result, and not a duet without its second opinion).
+    pub measures: bool,
+    /// Beside the duet, the measured run compared with the baselines.
+    pub second_opinion: bool,
+}
+
+impl CiSteps {
+    pub fn of(a: &CiArgs) -> CiSteps {
+        let duet = a.base_config.is_some() || a.base_cmd.is_some();
+        CiSteps {
+            duet,
+            measures: a.result.is_none() && (!duet || !a.no_second_opinion),
+            second_opinion: duet && !a.no_second_opinion,
+        }
+    }
+}
+
 pub fn ci(a: &CiArgs) -> Touches {
     let files = CiFiles::in_dir(&a.out_dir);
-    let duet = a.base_config.is_some() || a.base_cmd.is_some();
-    let measures = a.result.is_none() && (!duet || !a.no_second_opinion);
+    let CiSteps {
+        duet: _,
+        measures,
+        second_opinion,
+    } = CiSteps::of(a);
     let mut t = Touches::default();
     t.config("-c", Some(&a.config.config))
         .config("--base-config", a.base_config.as_deref())
@@ -369,7 +393,7 @@ pub fn ci(a: &CiArgs) -> Touches {
         .write("--out-dir", Some(&files.verdict))
         .write(
             "--out-dir",
-            (duet && !a.no_second_opinion).then_some(files.second_opinion.as_path()),
+            second_opinion.then_some(files.second_opinion.as_path()),
         )
         .write("--out-dir", Some(&files.comment));
     t
