@@ -3,11 +3,12 @@
 //!
 //! Data flows one way, and the modules follow it: a module uses only those before it.
 //!
-//! `config` -> `runtime` -> `workload` -> `runner` -> `result` -> `worker` -> `baseline` ->
-//! `compare` -> `trend` -> `size` -> `report` -> `publish`
+//! `config` -> `runtime` -> `workload` -> `accuracy` -> `runner` -> `result` -> `worker` ->
+//! `baseline` -> `compare` -> `trend` -> `size` -> `report` -> `publish`
 //!
 //! - `config` reads `benchmark.toml`; `runtime` loads ONNX Runtime; `workload` builds what one
-//!   iteration runs; `runner` times it; `result` is one run's record (`result::measure` turns a
+//!   iteration runs; `accuracy` scores what a speech model heard on a labelled set (word error
+//!   rate); `runner` times it; `result` is one run's record (`result::measure` turns a
 //!   model into it); `worker` serves a workload to another process (`ab`); `baseline` keeps
 //!   results per CPU model; `compare` judges a result against its baseline or a duet of two
 //!   workers; `trend` finds change points in a baseline's long series.
@@ -20,6 +21,7 @@
 //! - `cli` parses; `commands` holds one thin shell per subcommand (parse, call, print); only
 //!   `main` exits.
 
+pub mod accuracy;
 pub mod baseline;
 pub mod cli;
 pub mod commands;
