@@ -37,8 +37,8 @@ pub fn align(reference: &[String], hypothesis: &[String]) -> Vec<WordOp> {
     for (i, row) in cost.iter_mut().enumerate() {
         row[0] = i as u32;
     }
-    for j in 0..=m {
-        cost[0][j] = j as u32;
+    for (j, c) in cost[0].iter_mut().enumerate() {
+        *c = j as u32;
     }
     for i in 1..=n {
         for j in 1..=m {
