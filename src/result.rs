@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::accuracy::Accuracy;
 use crate::config::{ModelConfig, SessionOptions, WorkloadKind, WorkloadSpec};
 use crate::operators::OperatorBreakdown;
 use crate::platform::{EnvDelta, Environment};
@@ -101,6 +102,10 @@ pub struct ModelResult {
     /// reports none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ort_arena: Vec<ArenaStats>,
+    /// Word error rate on the model's labelled set, transcribed after the clock stopped
+    /// (`whisper` models with a `labelled_set`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<Accuracy>,
 }
 
 /// One stage's latency (whisper: features, encoder, decoder).

@@ -60,3 +60,17 @@ pub fn read(path: &Path) -> Result<Vec<Utterance>, LabelledError> {
     }
     Ok(out)
 }
+
+/// sha256 over the TSV's bytes and then each WAV's bytes, in order (hex).
+pub fn set_sha256(path: &Path, utterances: &[Utterance]) -> Result<String, LabelledError> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in std::iter::once(path).chain(utterances.iter().map(|u| u.wav.as_path())) {
+        let bytes = std::fs::read(p).map_err(|source| LabelledError::Read {
+            path: p.to_path_buf(),
+            source,
+        })?;
+        h.update(&bytes);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}

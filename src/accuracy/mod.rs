@@ -4,6 +4,7 @@
 
 pub mod labelled;
 pub mod normalize;
+pub mod score;
 pub mod wer;
 
 use serde::{Deserialize, Serialize};

@@ -114,6 +114,14 @@ impl ModelConfig {
         }
     }
 
+    /// The labelled set scored for accuracy, if any.
+    pub fn labelled_set(&self) -> Option<&Path> {
+        match &self.workload {
+            WorkloadSpec::Whisper { labelled_set, .. } => labelled_set.as_deref(),
+            WorkloadSpec::Onnx { .. } => None,
+        }
+    }
+
     pub fn fixture(&self) -> Option<&Path> {
         match &self.workload {
             WorkloadSpec::Whisper { fixture, .. } => Some(fixture),
@@ -130,6 +138,11 @@ pub enum WorkloadSpec {
         decoder_with_past: PathBuf,
         fixture: PathBuf,
         options: WhisperOptions,
+        /// The model's `tokenizer.json` (decoded ids to text); outside the fingerprint: it
+        /// changes no timed work.
+        tokenizer: Option<PathBuf>,
+        /// The labelled set scored for accuracy.
+        labelled_set: Option<PathBuf>,
     },
     Onnx {
         model: PathBuf,
@@ -179,6 +192,15 @@ impl Config {
         for m in &self.models {
             out.extend(m.model_files().into_iter().map(|f| ("a model file", f)));
             out.extend(m.fixture().map(|f| ("the audio fixture", f)));
+            if let WorkloadSpec::Whisper {
+                tokenizer,
+                labelled_set,
+                ..
+            } = &m.workload
+            {
+                out.extend(tokenizer.as_deref().map(|t| ("the tokenizer", t)));
+                out.extend(labelled_set.as_deref().map(|l| ("the labelled set", l)));
+            }
         }
         out
     }
@@ -564,12 +586,32 @@ impl Ctx<'_> {
                         ),
                     ));
                 }
+                let tokenizer = raw
+                    .tokenizer
+                    .as_ref()
+                    .map(|t| self.path_of(t, "tokenizer"))
+                    .transpose()?;
+                let labelled_set = match (&raw.labelled_set, &tokenizer) {
+                    (Some(l), None) => {
+                        return Err(self.error(
+                            l.span(),
+                            format!("model `{name}`: a `labelled_set` is scored on the transcripts' words, and without a `tokenizer` there are no words"),
+                            "add `tokenizer = \"path/to/tokenizer.json\"` (the file that comes with the model) to the model's table",
+                        ));
+                    }
+                    (l, _) => l
+                        .as_ref()
+                        .map(|l| self.path_of(l, "labelled_set"))
+                        .transpose()?,
+                };
                 WorkloadSpec::Whisper {
                     encoder,
                     decoder,
                     decoder_with_past: dwp,
                     fixture,
                     options,
+                    tokenizer,
+                    labelled_set,
                 }
             }
             WorkloadKind::Onnx => {
@@ -583,6 +625,15 @@ impl Ctx<'_> {
                             f.span(),
                             format!("`{key}` is for `whisper` models; an `onnx` model names one `model` file"),
                             "rename the key to `model`, or set kind = \"whisper\"",
+                        ));
+                    }
+                }
+                for (field, key) in [(&raw.tokenizer, "tokenizer"), (&raw.labelled_set, "labelled_set")] {
+                    if let Some(f) = field {
+                        return Err(self.error(
+                            f.span(),
+                            format!("`{key}` is for `whisper` models: only speech models are transcribed and scored for accuracy"),
+                            "remove the key, or set kind = \"whisper\"",
                         ));
                     }
                 }

@@ -144,6 +144,13 @@ pub struct RawModel {
     /// Audio fixture (WAV).
     #[serde(default)]
     pub fixture: Option<Spanned<PathBuf>>,
+    /// `whisper` kind: the model's `tokenizer.json`, to turn decoded ids into text.
+    #[serde(default)]
+    pub tokenizer: Option<Spanned<PathBuf>>,
+    /// `whisper` kind: a TSV of `wav<TAB>reference text` lines, transcribed after the clock
+    /// stops and scored by word error rate (needs `tokenizer`).
+    #[serde(default)]
+    pub labelled_set: Option<Spanned<PathBuf>>,
     /// Per-model overrides of `[run]`.
     #[serde(default)]
     pub warmup: Option<Spanned<u32>>,

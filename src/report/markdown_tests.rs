@@ -114,6 +114,7 @@ fn model_result(name: &str, median: f64) -> ModelResult {
         notes: vec![],
         operators: None,
         ort_arena: vec![],
+        accuracy: None,
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use super::{Fingerprint, ModelResult, StageResult};
+use crate::accuracy;
 use crate::config::{Config, ModelConfig};
 use crate::output;
 use crate::platform::{self, Environment};
@@ -72,6 +73,29 @@ pub fn measure_model(
         &config.cpus,
     );
     result.ort_arena = ort_arena;
+    if let Some((lo, hi)) = workload.decoder_steps_range()
+        && lo != hi
+    {
+        result.warnings.push(format!(
+            "the decoder ran {lo} to {hi} steps per iteration: the transcript changed between iterations, so iterations did different work"
+        ));
+    }
+    if let Some(set) = model.labelled_set() {
+        output::status(quiet, format!("{}: transcribing {}", model.name, set.display()));
+        let t = Instant::now();
+        let a = accuracy::score::score(workload.as_mut(), &model.name, set)?;
+        output::status(
+            quiet,
+            format!(
+                "{}: WER {:.1}% on {} utterances ({:.1} s, not timed)",
+                model.name,
+                a.wer_pct,
+                a.utterances.len(),
+                t.elapsed().as_secs_f64()
+            ),
+        );
+        result.accuracy = Some(a);
+    }
     if profile.enabled {
         match runner::profile::profile_pass(workload.as_mut(), profile.keep.as_deref()) {
             Ok(b) => {
@@ -179,6 +203,7 @@ fn model_result(
         notes: info.notes.clone(),
         operators: None,
         ort_arena: Vec::new(),
+        accuracy: None,
     }
 }
 

@@ -16,6 +16,7 @@ use crate::runtime::{Runtime, RuntimeError};
 
 pub use outputs::{OutputTensor, Outputs, Values};
 pub use profiling::{ArenaStats, ProfiledGraph};
+pub use whisper::Transcript;
 pub use whisper::audio::AudioError;
 
 /// Time spent in one named stage of one iteration.
@@ -50,6 +51,18 @@ pub trait Workload {
         Err(WorkloadError::Profile {
             message: "this workload cannot be profiled".into(),
         })
+    }
+
+    /// Transcribes 16 kHz mono `samples` once, outside the clock, decoding to `<|endoftext|>`
+    /// whatever the benchmark's cap: what the model hears. `None` for workloads that do not
+    /// transcribe.
+    fn transcribe(&mut self, _samples_16k: &[f32]) -> Result<Option<Transcript>, WorkloadError> {
+        Ok(None)
+    }
+
+    /// Fewest and most decoder steps the timed iterations took, for workloads that decode.
+    fn decoder_steps_range(&self) -> Option<(u32, u32)> {
+        None
     }
 
     /// ONNX Runtime's arena figures per graph (empty when ORT reports none).

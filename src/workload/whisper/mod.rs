@@ -5,6 +5,7 @@
 
 pub mod audio;
 pub mod mel;
+pub mod text;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,26 @@ pub struct WhisperWorkload {
     names: KvNames,
     options: WhisperOptions,
     info: WorkloadInfo,
+    /// Present when the config names the model's tokenizer: transcripts then have text.
+    text: Option<text::TextDecoder>,
+    /// Fewest and most decoder steps one timed iteration took (they differ only if the
+    /// transcript changed between iterations, which a deterministic model never does).
+    steps_seen: Option<(u32, u32)>,
+}
+
+/// Most tokens a transcription decodes before it is cut (Whisper's own `sample_len`, half of
+/// the decoder's 448 positions): a damaged model that never says `<|endoftext|>` still ends.
+pub const TRANSCRIBE_MAX_TOKENS: u32 = 224;
+
+/// What the model heard in one piece of audio.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    /// Decoded ids, prompt and `<|endoftext|>` excluded.
+    pub tokens: Vec<i64>,
+    /// The text, when the config names a tokenizer.
+    pub text: Option<String>,
+    /// Whether decoding reached `<|endoftext|>` (false: cut at [`TRANSCRIBE_MAX_TOKENS`]).
+    pub finished: bool,
 }
 
 struct Model {
@@ -143,6 +164,8 @@ impl WhisperWorkload {
             decoder_with_past,
             fixture,
             options,
+            tokenizer,
+            ..
         } = &model.workload
         else {
             unreachable!("WhisperWorkload::build is only called for whisper models");
@@ -213,6 +236,10 @@ impl WhisperWorkload {
                     });
             }
         }
+        let text = tokenizer.as_deref().map(text::TextDecoder::load).transpose()?;
+        if let Some(t) = &text {
+            check_special_ids(t, options, model)?;
+        }
         let past_takes_hidden = decoder_with_past.input("encoder_hidden_states").is_some();
         let info = WorkloadInfo {
             audio_seconds: Some(audio.duration_s),
@@ -233,14 +260,19 @@ impl WhisperWorkload {
             names,
             options: options.clone(),
             info,
+            text,
+            steps_seen: None,
         })
     }
 
-    /// Greedy decoding: the prompt through `decoder`, then one token at a time with the cache.
+    /// Greedy decoding: the prompt through `decoder`, then one token at a time with the cache,
+    /// until `max_new` tokens or (with `stop_at_eot`) `<|endoftext|>`. Returns the decoder runs.
     fn decode(
         &mut self,
         hidden: &DynValue,
         mut tokens: Option<&mut Vec<i64>>,
+        max_new: u32,
+        stop_at_eot: bool,
     ) -> Result<u32, WorkloadError> {
         let prompt = self.options.prompt_tokens.clone();
         let decoder = &mut self.decoder;
@@ -278,8 +310,8 @@ impl WhisperWorkload {
         let path = with_past.path.clone();
         let path = &path;
         let mut generated = 1u32;
-        while generated < self.options.max_new_tokens.get() {
-            if self.options.stop_at_eot && token == self.options.eot_token {
+        while generated < max_new {
+            if stop_at_eot && token == self.options.eot_token {
                 break;
             }
             let ids =
@@ -325,11 +357,25 @@ impl WhisperWorkload {
 }
 
 impl WhisperWorkload {
-    /// The log-mel front end, into `self.features`.
+    /// The log-mel front end of the fixture, into `self.features`.
     fn features(&mut self) -> Result<(), WorkloadError> {
         self.mel
             .compute_into(&self.audio, &mut self.features, &mut self.scratch)
             .map_err(|e| fail(&self.encoder.path, format!("log-mel front end: {e}")))
+    }
+
+    /// The benchmark's decoding of the encoded fixture: the configured cap and stop rule.
+    fn decode_fixture(
+        &mut self,
+        hidden: &DynValue,
+        tokens: Option<&mut Vec<i64>>,
+    ) -> Result<u32, WorkloadError> {
+        let (cap, stop) = (self.options.max_new_tokens.get(), self.options.stop_at_eot);
+        let steps = self.decode(hidden, tokens, cap, stop)?;
+        let (lo, hi) = self.steps_seen.unwrap_or((steps, steps));
+        self.steps_seen = Some((lo.min(steps), hi.max(steps)));
+        self.info.tokens_per_iteration = Some(steps);
+        Ok(steps)
     }
 
     /// The encoder on `self.features`: its hidden states.
@@ -354,7 +400,7 @@ impl Workload for WhisperWorkload {
         self.features()?;
         let hidden = self.encode()?;
         let mut tokens = Vec::new();
-        self.decode(&hidden, Some(&mut tokens))?;
+        self.decode_fixture(&hidden, Some(&mut tokens))?;
         Ok(super::Outputs {
             tensors: super::OutputTensor::of("last_hidden_state", &hidden)
                 .into_iter()
@@ -369,7 +415,7 @@ impl Workload for WhisperWorkload {
         let t1 = Instant::now();
         let hidden = self.encode()?;
         let t2 = Instant::now();
-        self.decode(&hidden, None)?;
+        self.decode_fixture(&hidden, None)?;
         let t3 = Instant::now();
         stages.push(("features", t1 - t0));
         stages.push(("encoder", t2 - t1));
@@ -379,6 +425,29 @@ impl Workload for WhisperWorkload {
 
     fn info(&self) -> &WorkloadInfo {
         &self.info
+    }
+
+    fn decoder_steps_range(&self) -> Option<(u32, u32)> {
+        self.steps_seen
+    }
+
+    fn transcribe(&mut self, samples_16k: &[f32]) -> Result<Option<Transcript>, WorkloadError> {
+        self.mel
+            .compute_into(samples_16k, &mut self.features, &mut self.scratch)
+            .map_err(|e| fail(&self.encoder.path, format!("log-mel front end: {e}")))?;
+        let hidden = self.encode()?;
+        let mut tokens = Vec::new();
+        self.decode(&hidden, Some(&mut tokens), TRANSCRIBE_MAX_TOKENS, true)?;
+        let finished = tokens.last() == Some(&self.options.eot_token);
+        if finished {
+            tokens.pop();
+        }
+        let text = self.text.as_ref().map(|t| t.text(&tokens)).transpose()?;
+        Ok(Some(Transcript {
+            tokens,
+            text,
+            finished,
+        }))
     }
 
     fn profile(&mut self, dir: &Path) -> Result<Vec<ProfiledGraph>, WorkloadError> {
@@ -445,6 +514,34 @@ fn last_argmax(logits: &DynValue) -> Result<i64, String> {
         }
     }
     Ok(best as i64)
+}
+
+/// A tokenizer that disagrees with the configured prompt or `<|endoftext|>` means the config
+/// was written for another Whisper (multilingual ids on an English-only model, or the reverse):
+/// decoding would never stop, or start from the wrong task.
+fn check_special_ids(
+    t: &text::TextDecoder,
+    options: &WhisperOptions,
+    model: &ModelConfig,
+) -> Result<(), WorkloadError> {
+    let mismatch = |what: &str, configured: i64, token: &str, actual: i64| WorkloadError::Spec {
+        at: model.at.clone(),
+        message: format!(
+            "whisper.{what} is {configured}, but this model's tokenizer has {token} = {actual}"
+        ),
+        help: format!("set whisper.{what} to this model's ids (an English-only model such as tiny.en: prompt_tokens = [50257, 50362], eot_token = 50256)"),
+    };
+    if let Some(eot) = t.id("<|endoftext|>")
+        && eot != options.eot_token
+    {
+        return Err(mismatch("eot_token", options.eot_token, "<|endoftext|>", eot));
+    }
+    if let (Some(sot), Some(&first)) = (t.id("<|startoftranscript|>"), options.prompt_tokens.first())
+        && sot != first
+    {
+        return Err(mismatch("prompt_tokens", first, "<|startoftranscript|>", sot));
+    }
+    Ok(())
 }
 
 fn audio_notes(a: &audio::Audio) -> Vec<String> {
