@@ -131,7 +131,7 @@ fi
 # check_dir DIR TABLE: succeed iff every file of TABLE exists in DIR with its sha256.
 # (Blank lines of the tables are dropped: sha256sum would warn about them.)
 check_dir() {
-    (cd "$1" 2>/dev/null && sed '/^$/d' <<<"$2" | sha256sum --check --quiet --status -)
+    (cd "$1" 2>/dev/null && sed '/^$/d' <<<"$2" | sha256sum --check --quiet --status - 2>/dev/null)
 }
 # report_dir DIR TABLE: print the mismatching lines.
 report_dir() {
