@@ -22,6 +22,9 @@ pub enum Command {
     Run(RunArgs),
     /// Show what bench-gate detects here: CPU, features, cgroup limits, cpuset, ONNX Runtime.
     Env(EnvArgs),
+    /// Print what a `whisper` model of the config hears in WAV files (greedy decoding to
+    /// <|endoftext|>, as `run` scores its labelled set).
+    Transcribe(TranscribeArgs),
     /// Render or run the benchmark as a short-lived Kubernetes Job on a node pool.
     #[command(subcommand)]
     K8s(K8sCommand),
@@ -359,6 +362,32 @@ pub struct EnvArgs {
     #[command(flatten)]
     pub ort: OrtLibArg,
 
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct TranscribeArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    /// The `whisper` model of the config that listens (needs its `tokenizer`). Default: the
+    /// config's only whisper model.
+    #[arg(short = 'm', long = "model", value_name = "NAME")]
+    pub model: Option<String>,
+
+    /// WAV files (any rate, PCM or float, mono or stereo; each at most 30 s).
+    #[arg(value_name = "FILE.wav", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// CPUs to pin to (as `run --cpus`). Default: the config's `run.cpus`.
+    #[arg(long, value_name = "LIST")]
+    pub cpus: Option<String>,
+
+    #[command(flatten)]
+    pub ort: OrtLibArg,
+
+    /// `table`: one line per file (`file: text`); `json`: the text and token ids.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }

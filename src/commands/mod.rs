@@ -13,6 +13,7 @@ mod report;
 mod run;
 mod size;
 mod sweep;
+mod transcribe;
 pub mod touches;
 mod trend;
 
@@ -24,6 +25,7 @@ pub fn dispatch(command: Command) -> Result<u8> {
     match command {
         Command::Run(args) => run::run(&args),
         Command::Env(args) => env::env(&args),
+        Command::Transcribe(args) => transcribe::transcribe(&args),
         Command::K8s(cmd) => k8s::k8s(&cmd),
         Command::Size(args) => size::size(&args),
         Command::Sweep(args) => sweep::sweep(&args),

@@ -19,7 +19,7 @@ use crate::baseline::{series, store};
 use crate::cli::{
     AbArgs, AbWorkerArgs, BaselineCommand, BaselineUpdateArgs, CiArgs, Command, CommentArgs,
     CompareArgs, EnvArgs, K8sCommand, K8sJobArgs, K8sRunArgs, LoadArgs, ReportArgs, RunArgs,
-    SizeArgs, SweepArgs, TrendArgs,
+    SizeArgs, SweepArgs, TranscribeArgs, TrendArgs,
 };
 use crate::config::Config;
 use crate::result::{Output, ResultError, RunResult};
@@ -156,6 +156,7 @@ pub fn of(command: &Command) -> Touches {
     match command {
         Command::Run(a) => run(a),
         Command::Env(a) => env(a),
+        Command::Transcribe(a) => transcribe(a),
         Command::K8s(K8sCommand::Render(a)) => k8s_job(&a.job),
         Command::K8s(K8sCommand::Run(a)) => k8s_run(a),
         Command::Size(a) => size(a),
@@ -192,6 +193,16 @@ fn env(a: &EnvArgs) -> Touches {
     let mut t = Touches::default();
     t.read("-c", a.config.as_deref())
         .read("--ort-lib", a.ort.path());
+    t
+}
+
+pub fn transcribe(a: &TranscribeArgs) -> Touches {
+    let mut t = Touches::default();
+    t.config("-c", Some(&a.config.config))
+        .read("--ort-lib", a.ort.path());
+    for f in &a.files {
+        t.read("FILE.wav", Some(f));
+    }
     t
 }
 

@@ -78,7 +78,7 @@ impl Config {
         }
     }
 
-    fn require_model(&self, name: &str) -> Result<&ModelConfig> {
+    pub fn require_model(&self, name: &str) -> Result<&ModelConfig> {
         self.model(name).with_context(|| {
             format!(
                 "no model `{name}` in {}\n  fix: use one of: {}",

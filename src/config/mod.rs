@@ -114,6 +114,14 @@ impl ModelConfig {
         }
     }
 
+    /// The tokenizer that turns decoded ids into text, if any.
+    pub fn tokenizer(&self) -> Option<&Path> {
+        match &self.workload {
+            WorkloadSpec::Whisper { tokenizer, .. } => tokenizer.as_deref(),
+            WorkloadSpec::Onnx { .. } => None,
+        }
+    }
+
     /// The labelled set scored for accuracy, if any.
     pub fn labelled_set(&self) -> Option<&Path> {
         match &self.workload {
