@@ -1,9 +1,9 @@
 //! Scoring a labelled set: each utterance transcribed by the model (outside the clock), its
 //! words normalised and aligned with the reference's.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::labelled::{self, LabelledError};
+use super::labelled::{self, LabelledError, Utterance};
 use super::{Accuracy, UtteranceScore, normalize, wer};
 use crate::workload::whisper::audio;
 use crate::workload::{Workload, WorkloadError};
@@ -44,12 +44,27 @@ pub enum ScoreError {
     NoText { model: String },
 }
 
-/// Transcribes every utterance of the set at `tsv` with `workload` and scores it.
-pub fn score(workload: &mut dyn Workload, model: &str, tsv: &Path) -> Result<Accuracy, ScoreError> {
+/// A labelled set read into memory: each utterance's audio at 16 kHz mono, ready to be sent
+/// to any transcriber (this process's model, or a duet's worker in another image).
+#[derive(Debug, Clone)]
+pub struct LabelledAudio {
+    pub tsv: PathBuf,
+    pub set_sha256: String,
+    pub clips: Vec<Clip>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Clip {
+    pub utterance: Utterance,
+    pub samples: Vec<f32>,
+}
+
+/// Reads the set at `tsv` and every WAV it names (each at most [`MAX_UTTERANCE_S`]).
+pub fn load_set(tsv: &Path) -> Result<LabelledAudio, ScoreError> {
     let utterances = labelled::read(tsv)?;
     let set_sha256 = labelled::set_sha256(tsv, &utterances)?;
-    let mut scores = Vec::with_capacity(utterances.len());
-    for u in &utterances {
+    let mut clips = Vec::with_capacity(utterances.len());
+    for u in utterances {
         let clip = audio::load_wav_16k_mono(&u.wav).map_err(|source| ScoreError::Audio {
             tsv: tsv.to_path_buf(),
             line: u.line,
@@ -64,26 +79,54 @@ pub fn score(workload: &mut dyn Workload, model: &str, tsv: &Path) -> Result<Acc
                 seconds: clip.duration_s,
             });
         }
-        let t = workload
-            .transcribe(&clip.samples)?
-            .ok_or_else(|| ScoreError::NotASpeechModel {
-                model: model.to_string(),
-            })?;
-        let hypothesis = t.text.ok_or_else(|| ScoreError::NoText {
-            model: model.to_string(),
-        })?;
+        clips.push(Clip {
+            utterance: u,
+            samples: clip.samples,
+        });
+    }
+    Ok(LabelledAudio {
+        tsv: tsv.to_path_buf(),
+        set_sha256,
+        clips,
+    })
+}
+
+/// Scores `set` with what `transcribe` hears in each clip (its token ids and text).
+pub fn score_set<E>(
+    set: &LabelledAudio,
+    mut transcribe: impl FnMut(&[f32]) -> Result<(Vec<i64>, String), E>,
+) -> Result<Accuracy, E> {
+    let mut scores = Vec::with_capacity(set.clips.len());
+    for c in &set.clips {
+        let (tokens, text) = transcribe(&c.samples)?;
         scores.push(score_one(
-            u.wav_as_written.clone(),
-            u.reference.clone(),
-            hypothesis,
-            t.tokens,
+            c.utterance.wav_as_written.clone(),
+            c.utterance.reference.clone(),
+            text,
+            tokens,
         ));
     }
     Ok(Accuracy::new(
-        tsv.display().to_string(),
-        set_sha256,
+        set.tsv.display().to_string(),
+        set.set_sha256.clone(),
         scores,
     ))
+}
+
+/// Transcribes every utterance of the set at `tsv` with `workload` and scores it.
+pub fn score(workload: &mut dyn Workload, model: &str, tsv: &Path) -> Result<Accuracy, ScoreError> {
+    let set = load_set(tsv)?;
+    score_set(&set, |samples| {
+        let t = workload
+            .transcribe(samples)?
+            .ok_or_else(|| ScoreError::NotASpeechModel {
+                model: model.to_string(),
+            })?;
+        let text = t.text.ok_or_else(|| ScoreError::NoText {
+            model: model.to_string(),
+        })?;
+        Ok((t.tokens, text))
+    })
 }
 
 /// One utterance's edit counts, from its reference and what was heard.

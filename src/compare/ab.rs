@@ -20,11 +20,13 @@ pub use super::ab_verdict::verdict;
 use super::drift::{self, OutputDrift, Tolerance};
 use super::sequential::{self, ALPHA, Call, Look, ShiftInterval};
 use super::verdict::metric_of;
+use crate::accuracy::Accuracy;
+use crate::accuracy::score::{LabelledAudio, score_set};
 use crate::config::Metric;
 use crate::platform::EnvDelta;
 use crate::runner::profile::AfterRun;
 use crate::stats::median;
-use crate::workload::Outputs;
+use crate::workload::{Outputs, Transcript};
 
 /// Time budget of a duet when `[thresholds.ARCH] ab_time_budget_s` is not set, seconds.
 pub const DEFAULT_BUDGET_S: f64 = 60.0;
@@ -46,6 +48,11 @@ pub trait Variant {
     /// clock has stopped. Unsupported by default.
     fn after_run(&mut self, _profile: bool) -> anyhow::Result<AfterRun> {
         anyhow::bail!("this variant reports no memory or profile")
+    }
+    /// What the variant's model hears in 16 kHz mono `samples`; asked once the clock has
+    /// stopped, for accuracy. Unsupported by default.
+    fn transcribe(&mut self, _samples: &[f32]) -> anyhow::Result<Transcript> {
+        anyhow::bail!("this variant cannot transcribe")
     }
 }
 
@@ -125,6 +132,9 @@ pub struct DuetOutcome {
     /// The first pair's outputs for the same inputs, compared after the measuring; `Err` says
     /// why they could not be (e.g. a worker of an older bench-gate).
     pub drift: Result<OutputDrift, String>,
+    /// The first pair's word error rates on the labelled set (A, B), scored after the
+    /// measuring; `None` without a labelled set, `Err` says why they could not be.
+    pub accuracy: Option<Result<(Accuracy, Accuracy), String>>,
     /// Per pair, (A, B): memory, and for the first pair the profiled pass; `Err` says why not.
     pub after: Vec<(Result<AfterRun, String>, Result<AfterRun, String>)>,
     /// The plan the duet ran under, so its verdict can name the knob that stopped it.
@@ -166,6 +176,17 @@ fn unit_log_ratio(a: [f64; 2], b: [f64; 2]) -> f64 {
 /// `max_units` is reached. `progress` is told each unit (1-based) and its log-ratio.
 pub fn duet(
     plan: &DuetPlan,
+    start_pair: &mut StartPair<'_>,
+    progress: &mut dyn FnMut(usize, f64),
+) -> anyhow::Result<DuetOutcome> {
+    duet_listening(plan, None, start_pair, progress)
+}
+
+/// [`duet`], and after the clock both variants of the first pair transcribe `listen`, each
+/// utterance scored for word errors.
+pub fn duet_listening(
+    plan: &DuetPlan,
+    listen: Option<&LabelledAudio>,
     start_pair: &mut StartPair<'_>,
     progress: &mut dyn FnMut(usize, f64),
 ) -> anyhow::Result<DuetOutcome> {
@@ -220,6 +241,7 @@ pub fn duet(
         during: EnvDelta::default(),
         wall_time: Duration::ZERO,
         drift: Err("not compared".into()),
+        accuracy: None,
         after: Vec::new(),
         plan: *plan,
     };
@@ -355,6 +377,25 @@ pub fn duet(
             .as_ref()
             .map_or_else(|| "no worker pair started".into(), |(_, w)| w.clone())),
     };
+    out.accuracy = listen.map(|set| match (pairs.first_mut(), skip(0)) {
+        (Some((a, b)), None) => {
+            let heard = |v: &mut Box<dyn Variant + '_>| {
+                score_set(set, |samples| {
+                    let t = v.transcribe(samples)?;
+                    let text = t.text.ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "a variant's config names no `tokenizer`, so its transcripts have no words"
+                        )
+                    })?;
+                    Ok::<_, anyhow::Error>((t.tokens, text))
+                })
+                .map_err(|e| format!("{e:#}"))
+            };
+            Ok((heard(a)?, heard(b)?))
+        }
+        (_, Some(why)) => Err(why),
+        (None, None) => Err("no worker pair started".into()),
+    });
     // Then every pair's memory, and one profiled pass per variant (first pair, same inputs).
     let err = |e: anyhow::Error| format!("{e:#}");
     for (p, (a, b)) in pairs.iter_mut().enumerate() {

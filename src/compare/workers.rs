@@ -4,7 +4,7 @@
 
 use anyhow::{Result, bail};
 
-use super::ab::{DuetPlan, DuetStop, StartPair, Variant, duet};
+use super::ab::{DuetPlan, DuetStop, StartPair, Variant, duet_listening};
 use super::comparability::{RunFacts, what_changed};
 use super::{DEFAULT_THRESHOLDS, ModelVerdict, contamination};
 use crate::config::{Config, Thresholds};
@@ -72,8 +72,15 @@ pub fn duet_verdict(
         }
         Ok((Box::new(a), Box::new(b)))
     };
+    // Both variants hear the config's labelled set, read here once (a bad set is the user's
+    // mistake, found before anything is measured).
+    let listen = config
+        .model(name)
+        .and_then(|m| m.labelled_set())
+        .map(crate::accuracy::score::load_set)
+        .transpose()?;
     let attempt = |start: &mut StartPair<'_>, plan: &DuetPlan| {
-        duet(plan, start, &mut |i, r| {
+        duet_listening(plan, listen.as_ref(), start, &mut |i, r| {
             output::status(quiet, format!("  unit {i}: B/A = {:.3}", r.exp()));
         })
     };
@@ -177,6 +184,9 @@ fn facts(h: &Hello) -> RunFacts<'_> {
 }
 
 impl Variant for Worker {
+    fn transcribe(&mut self, samples: &[f32]) -> Result<crate::workload::Transcript> {
+        Worker::transcribe(self, samples)
+    }
     fn block(&mut self, warmup: u32, iterations: u32) -> Result<(Vec<f64>, EnvDelta)> {
         self.measure(warmup, iterations)
     }

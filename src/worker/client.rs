@@ -17,7 +17,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use super::children;
 use super::patience::{Ask, limit_for};
 pub use super::patience::{Patience, Unanswered};
-use super::protocol::{Hello, OLDEST_PROTOCOL, PROTOCOL_VERSION, Reply, Request};
+use super::protocol::{
+    Hello, OLDEST_PROTOCOL, PROTOCOL_VERSION, Reply, Request, TRANSCRIBE_PROTOCOL,
+};
 use crate::platform::EnvDelta;
 use crate::platform::secrets::redact;
 
@@ -134,6 +136,32 @@ impl Worker {
 }
 
 impl Worker {
+    /// What the variant's model hears in `samples` (16 kHz mono), decoded to `<|endoftext|>`.
+    pub fn transcribe(&mut self, samples: &[f32]) -> Result<crate::workload::Transcript> {
+        if self.hello.protocol < TRANSCRIBE_PROTOCOL {
+            bail!(
+                "variant {}'s worker speaks ab-worker protocol {} (an older bench-gate), which cannot transcribe, so accuracy was not compared; use the same bench-gate version on both sides",
+                self.pipe.label,
+                self.hello.protocol
+            );
+        }
+        self.pipe.send(&Request::Transcribe {
+            samples: samples.to_vec(),
+        })?;
+        match self.pipe.receive("a transcript", Ask::Transcribe)? {
+            Reply::Transcript {
+                tokens,
+                text,
+                finished,
+            } => Ok(crate::workload::Transcript {
+                tokens,
+                text,
+                finished,
+            }),
+            other => Err(self.pipe.unexpected(&other)),
+        }
+    }
+
     /// Peak memory and ORT's arena, then the profiled pass when `profile`.
     pub fn after_run(&mut self, profile: bool) -> Result<crate::runner::profile::AfterRun> {
         self.pipe.send(&Request::AfterRun { profile })?;

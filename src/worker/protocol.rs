@@ -9,10 +9,13 @@ use crate::config::{SessionOptions, WorkloadKind};
 use crate::platform::EnvDelta;
 use crate::result::Fingerprint;
 
-/// Bumped on any incompatible change of the messages below. 2: outputs carry every element
-/// type, floats as base64 bytes so NaN and infinities survive JSON (1 sent `f32`s as numbers,
-/// and a NaN as `null`, which the reader refused).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// Bumped on any change of the messages below. 2: outputs carry every element type, floats as
+/// base64 bytes so NaN and infinities survive JSON (1 sent `f32`s as numbers, and a NaN as
+/// `null`, which the reader refused). 3: [`Request::Transcribe`] (accuracy after the clock).
+pub const PROTOCOL_VERSION: u32 = 3;
+/// The first protocol whose workers transcribe; older ones are not asked, and the duet says
+/// that accuracy was not compared.
+pub const TRANSCRIBE_PROTOCOL: u32 = 3;
 /// The oldest worker protocol this bench-gate still drives. Protocol 1 differs only in its
 /// outputs message, so a protocol 1 worker (the merge base's build in the PR that brought
 /// protocol 2, or an older image) measures, reports its memory and profile, and is not asked for
@@ -38,7 +41,7 @@ pub struct Hello {
 }
 
 /// A request from `ab` to a worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Request {
     /// Run `warmup` untimed iterations, then `iterations` timed ones (0: warm-up only).
@@ -49,6 +52,13 @@ pub enum Request {
     Outputs,
     /// Peak memory and ORT's arena, then the profiled pass when `profile` (after the duet).
     AfterRun { profile: bool },
+    /// Transcribe this audio (16 kHz mono) to `<|endoftext|>`, after the clock: both variants
+    /// hear the same samples, sent by `ab`, so a worker in another image needs no copy of the
+    /// labelled set.
+    Transcribe {
+        #[serde(with = "f32_bytes")]
+        samples: Vec<f32>,
+    },
 }
 
 /// A worker's reply to one [`Request::Measure`].
@@ -63,10 +73,47 @@ pub enum Reply {
     },
     Outputs(Box<crate::workload::Outputs>),
     AfterRun(Box<crate::runner::profile::AfterRun>),
+    /// What the worker's model heard in a [`Request::Transcribe`]'s audio.
+    Transcript {
+        tokens: Vec<i64>,
+        /// `None` when the worker's config names no tokenizer.
+        text: Option<String>,
+        /// Whether decoding reached `<|endoftext|>`.
+        finished: bool,
+    },
     /// The worker failed; it exits after sending this.
     Error {
         message: String,
     },
+}
+
+/// `Vec<f32>` as the base64 of its little-endian bytes: a third of the size of JSON numbers.
+mod f32_bytes {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as B64;
+    use serde::Deserialize;
+
+    pub fn serialize<S: serde::Serializer>(v: &[f32], s: S) -> Result<S::Ok, S::Error> {
+        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        s.serialize_str(&B64.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<f32>, D::Error> {
+        use serde::de::Error;
+        let bytes = B64
+            .decode(String::deserialize(d)?.as_bytes())
+            .map_err(|e| D::Error::custom(format!("audio samples are not base64: {e}")))?;
+        if bytes.len() % 4 != 0 {
+            return Err(D::Error::custom(format!(
+                "audio samples are {} bytes, not a whole number of f32s",
+                bytes.len()
+            )));
+        }
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -97,6 +144,30 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<Reply>(&line).unwrap(), b);
         assert!(serde_json::from_str::<Request>(r#"{"measure":{"warmup":1}}"#).is_err());
+    }
+
+    #[test]
+    fn audio_to_transcribe_crosses_the_pipe_bit_for_bit_in_one_line() {
+        let r = Request::Transcribe {
+            samples: vec![0.0, -1.0, 0.25, f32::MIN_POSITIVE, 1e-30, -0.0],
+        };
+        let line = serde_json::to_string(&r).unwrap();
+        assert!(line.starts_with(r#"{"transcribe":{"samples":""#), "{line}");
+        assert!(!line.contains('\n'));
+        let Request::Transcribe { samples } = serde_json::from_str(&line).unwrap() else {
+            panic!("{line}")
+        };
+        let Request::Transcribe { samples: sent } = r else {
+            unreachable!()
+        };
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&samples), bits(&sent));
+        assert!(
+            serde_json::from_str::<Request>(r#"{"transcribe":{"samples":"AAA="}}"#)
+                .unwrap_err()
+                .to_string()
+                .contains("not a whole number of f32s")
+        );
     }
 
     #[test]

@@ -126,6 +126,17 @@ fn serve_inner(spec: &WorkerSpec, input: impl BufRead, output: &mut impl Write) 
             Request::AfterRun { profile } => {
                 Reply::AfterRun(Box::new(runner::profile::after_run(w.as_mut(), profile)))
             }
+            Request::Transcribe { samples } => match w.transcribe(&samples)? {
+                Some(t) => Reply::Transcript {
+                    tokens: t.tokens,
+                    text: t.text,
+                    finished: t.finished,
+                },
+                None => bail!(
+                    "model `{}` is not a speech model: it cannot transcribe\n  fix: only `whisper` models have a labelled set",
+                    model.name
+                ),
+            },
         };
         send(output, &reply)?;
     }
