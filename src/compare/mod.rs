@@ -36,6 +36,8 @@ pub const DEFAULT_THRESHOLDS: Thresholds = Thresholds {
     on_inconclusive: OnInconclusive::Warn,
     ab_time_budget_s: None,
     max_memory_regression_pct: None,
+    max_wer_increase_pts: None,
+    wer_rule: None,
 };
 
 /// How the change was measured.

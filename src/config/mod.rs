@@ -14,7 +14,8 @@ use std::time::Duration;
 pub use choose::CpuChoice;
 pub use schema::{
     AutoKeyword, DEFAULT_WORKER_FIRST_ANSWER_S, DType, Dim, Fill, GateSection, InputSpec,
-    Iterations, Metric, OnInconclusive, OptLevel, SessionOptions, Thresholds, WhisperOptions,
+    Iterations, Metric, OnInconclusive, OptLevel, SessionOptions, Thresholds, WerRule,
+    WhisperOptions,
     WorkloadKind,
 };
 use schema::{RawConfig, RawModel};
@@ -394,6 +395,25 @@ impl Ctx<'_> {
                         "`thresholds.{arch}.max_memory_regression_pct` must be a positive percentage, got {m}"
                     ),
                     "set e.g. max_memory_regression_pct = 10.0, or leave it out to show memory without gating it",
+                ));
+            }
+            if let Some(w) = v
+                .max_wer_increase_pts
+                .filter(|w| !(w.is_finite() && (0.0..=100.0).contains(w)))
+            {
+                return Err(self.error(
+                    t.span(),
+                    format!(
+                        "`thresholds.{arch}.max_wer_increase_pts` must be between 0 and 100 WER points, got {w}"
+                    ),
+                    "set e.g. max_wer_increase_pts = 1.0 (one word in a hundred), or leave it out to show WER without gating it",
+                ));
+            }
+            if v.wer_rule == Some(WerRule::Points) && v.max_wer_increase_pts.is_none() {
+                return Err(self.error(
+                    t.span(),
+                    format!("`thresholds.{arch}.wer_rule = \"points\"` needs the points: `max_wer_increase_pts` is not set"),
+                    "add e.g. max_wer_increase_pts = 1.0, or use wer_rule = \"mlperf99\" (no limit to set)",
                 ));
             }
         }

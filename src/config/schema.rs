@@ -397,6 +397,22 @@ pub struct Thresholds {
     /// Allowed growth of peak resident memory, percent. Unset: memory is shown, not gated.
     #[serde(default)]
     pub max_memory_regression_pct: Option<f64>,
+    /// Allowed increase of the word error rate on a model's labelled set, in absolute points
+    /// (`wer_rule = "points"`). Unset: WER is shown, not gated.
+    #[serde(default)]
+    pub max_wer_increase_pts: Option<f64>,
+    /// How accuracy is judged: `points` (the limit above, with the uncertainty the set's size
+    /// allows) or `mlperf99` (MLPerf's rule: word accuracy at least 99% of the baseline's).
+    #[serde(default)]
+    pub wer_rule: Option<WerRule>,
+}
+
+/// `[thresholds.ARCH] wer_rule`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WerRule {
+    Points,
+    Mlperf99,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
