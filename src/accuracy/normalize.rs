@@ -13,9 +13,9 @@
 //! 5. remove commas between digits and periods not followed by a digit;
 //! 6. NFKD, drop diacritics (category Mn, plus æ -> ae, ø -> o, ß -> ss, ...), every other
 //!    mark, symbol and punctuation character becomes a space except `. % $ ¢ € £`;
-//! 7. numbers ([`numbers`]): spelled numbers to digits, ordinals, plurals, "point",
+//! 7. numbers (`numbers.rs`): spelled numbers to digits, ordinals, plurals, "point",
 //!    "double"/"triple", "and a half", signs, currencies, percent;
-//! 8. British -> American spelling ([`english_spelling.json`], 1,700 words);
+//! 8. British -> American spelling (`english_spelling.json`, Whisper's list);
 //! 9. remove `. $ ¢ € £` not followed by a digit and `%` not preceded by one;
 //! 10. collapse whitespace.
 //!
@@ -25,15 +25,16 @@
 //! "." -> "", "minus twenty" -> "-20" -> "20", "9 1" -> "9 one" -> "91". Both sides of a WER
 //! are normalised once, as Whisper's evaluation does.
 //!
-//! Left out (rare, all outside English ASCII text):
+//! Left out (rare; none occurs in ASCII text):
 //! - digits of other scripts ("٣"): Python's `\d` and `Fraction` read them as numbers, here
 //!   they stay words;
-//! - word boundaries (`\b`) around combining marks, connector punctuation other than `_` and
-//!   letter-like numbers (Ⅻ, ²): Python's `\w` is `str.isalnum()` + `_`, the regex crate's is
-//!   Unicode's `\w`;
+//! - word boundaries (`\b`) next to combining marks, connector punctuation other than `_`
+//!   and numbers that are not digits (², ½): Python's `\w` is `str.isalnum()` + `_`, the
+//!   regex crate's is Unicode's `\w` ("won't²" keeps "won t" in Whisper, "wo not" here);
 //! - Unicode versions: categories come from the regex crate's tables and NFKD from ICU4X, which
 //!   may be a Unicode version apart from the Python that made the test table.
 
+mod decimal;
 mod numbers;
 #[cfg(test)]
 mod tests;

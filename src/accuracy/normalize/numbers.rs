@@ -14,75 +14,8 @@ use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
 
+use super::decimal::{Int, times_pow10};
 use super::{WS, is_py_space, py_split};
-
-/// A non-negative integer of any size, as decimal digits without leading zeros ("0" for zero).
-#[derive(Debug, Clone, PartialEq)]
-struct Int(String);
-
-impl Int {
-    fn small(n: u32) -> Int {
-        Int(n.to_string())
-    }
-
-    /// 10^exponent.
-    fn pow10(exponent: usize) -> Int {
-        Int(format!("1{}", "0".repeat(exponent)))
-    }
-
-    /// From ASCII digits, leading zeros dropped.
-    fn from_digits(digits: &str) -> Int {
-        let trimmed = digits.trim_start_matches('0');
-        Int(if trimmed.is_empty() { "0" } else { trimmed }.to_string())
-    }
-
-    fn is_zero(&self) -> bool {
-        self.0 == "0"
-    }
-
-    /// The remainder modulo 10^digits.
-    fn rem_pow10(&self, digits: usize) -> u32 {
-        let tail = &self.0[self.0.len().saturating_sub(digits)..];
-        tail.parse().unwrap_or(0)
-    }
-
-    fn add(&self, other: &Int) -> Int {
-        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
-        let mut sum = Vec::with_capacity(a.len().max(b.len()) + 1);
-        let (mut i, mut j, mut carry) = (a.len(), b.len(), 0u8);
-        while i > 0 || j > 0 || carry > 0 {
-            let mut d = carry;
-            if i > 0 {
-                i -= 1;
-                d += a[i] - b'0';
-            }
-            if j > 0 {
-                j -= 1;
-                d += b[j] - b'0';
-            }
-            sum.push(b'0' + d % 10);
-            carry = d / 10;
-        }
-        sum.reverse();
-        Int::from_digits(&String::from_utf8_lossy(&sum))
-    }
-
-    /// Python's `value // 1000 * 1000 + value % 1000 * multiplier`: the last group of three
-    /// digits is what the multiplier scales ("two thousand five hundred" = 2000 + 5 x 100).
-    fn scale_last_group(&self, exponent: usize) -> Int {
-        let residual = self.rem_pow10(3);
-        let keep = self.0.len().saturating_sub(3);
-        let before = if keep == 0 {
-            Int::small(0)
-        } else {
-            Int(format!("{}000", &self.0[..keep]))
-        };
-        if residual == 0 {
-            return before;
-        }
-        before.add(&Int(format!("{residual}{}", "0".repeat(exponent))))
-    }
-}
 
 /// Python's running `value`: an `int`, or a `str` once digits were concatenated.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,30 +61,6 @@ fn arabic_value(s: &str) -> Value {
         Some((int, _)) => Value::Int(Int::from_digits(int)),
         None => Value::Int(Int::from_digits(s)),
     }
-}
-
-/// `Fraction(s) * 10^exponent` when that is a whole number, `None` when it is not or when `s`
-/// is not a decimal number at all (Python's `to_fraction` returning `None`, e.g. "1.2.3").
-fn times_pow10(s: &str, exponent: usize) -> Option<Int> {
-    let digits_only = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    // Fraction's grammar: a digit first, or a point and then a digit.
-    let starts_well = !int.is_empty() || !frac.is_empty();
-    if !starts_well || !digits_only(int) || !digits_only(frac) {
-        return None;
-    }
-    let digits = format!("{int}{frac}");
-    if frac.len() <= exponent {
-        return Some(Int::from_digits(&format!(
-            "{digits}{}",
-            "0".repeat(exponent - frac.len())
-        )));
-    }
-    let cut = frac.len() - exponent;
-    let (head, tail) = digits.split_at(digits.len() - cut);
-    tail.bytes()
-        .all(|b| b == b'0')
-        .then(|| Int::from_digits(head))
 }
 
 const ONES: [&str; 19] = [
@@ -608,21 +517,6 @@ pub(super) fn standardize(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn big_integers_add_and_scale_like_python_ints() {
-        assert_eq!(Int::small(999).add(&Int::small(1)), Int::small(1000));
-        assert_eq!(Int::small(2005).scale_last_group(2), Int::small(2500));
-        assert_eq!(
-            Int::small(9).scale_last_group(33).0,
-            format!("9{}", "0".repeat(33))
-        );
-        assert_eq!(times_pow10("1.5", 3), Some(Int::small(1500)));
-        assert_eq!(times_pow10("1.25", 1), None);
-        assert_eq!(times_pow10("1.50", 1), Some(Int::small(15)));
-        assert_eq!(times_pow10(".", 2), None);
-        assert_eq!(times_pow10("1.2.3", 2), None);
-    }
 
     #[test]
     fn the_vocabulary_keeps_pythons_spellings() {
