@@ -78,7 +78,13 @@ pub fn read(path: &Path) -> Result<Vec<Utterance>, LabelledError> {
         )
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let dir = path.parent().unwrap_or(Path::new("."));
+    // "set.tsv"'s parent is "": shown as "." in messages, joined as nothing.
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let shown_dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     let mut out = Vec::new();
     // The canonical path of each WAV, and the line that named it first.
     let mut seen: HashMap<PathBuf, usize> = HashMap::new();
@@ -129,7 +135,7 @@ pub fn read(path: &Path) -> Result<Vec<Utterance>, LabelledError> {
                     ),
                     &format!(
                         "relative paths resolve against the TSV's folder ({}); correct the path or move the WAV there",
-                        dir.display()
+                        shown_dir.display()
                     ),
                 ));
             }
