@@ -1,15 +1,16 @@
 //! The accuracy gate: did variant B (candidate, head) hear worse than variant A (baseline, base)
 //! on the same labelled set? Two [`Accuracy`] records in, a verdict out, paired by utterance.
 //!
-//! What a verdict promises, under the rule `Points(t)` (t in WER points): `regressed` means B
-//! made more word errors than A by more than `t` points on this set, and that the set shows it
-//! beyond chance (the 95% interval of the change lies above 0, and at least that few of the
-//! utterances that changed could not all have moved the same way by luck: an exact sign-flip
-//! test, one-sided p <= 0.025); `improved` is the same mirrored (better by more than `t`);
-//! `pass` means B made no more errors than A, or the whole 95% interval of the change is at or
-//! below `t`; anything else is `inconclusive`: the set is too small to tell, and more labelled
-//! utterances is the fix. A change exactly at `t` is not beyond it (never `regressed`), and a
-//! one-utterance set has no interval at all (it cannot show how WER varies between sentences).
+//! What a verdict promises under `Points(t)` (t in WER points): `regressed`, that B made more
+//! word errors than A by more than `t` points on this set and that chance cannot explain it
+//! (the 95% interval of the change lies above 0, and an exact sign-flip test over the
+//! utterances whose error count changed gives one-sided p <= 0.025); `improved`, the same
+//! mirrored (better by more than `t`, the promise latency's `improved` makes, so a smaller gain
+//! is a `pass`). `pass`: B made no more errors than A on the set, or the whole 95% interval of
+//! the change is at or below `t`. Anything else is `inconclusive`: the set is too small to
+//! tell, and more labelled utterances is the fix. A change exactly at `t` is not beyond it
+//! (never `regressed`), and one utterance has no interval (it cannot show how WER varies
+//! between sentences), so it passes only with no more errors.
 //!
 //! The change is `D = 100 x (B's word errors - A's) / reference words`, pooled over the set like
 //! the WER itself. Its uncertainty comes from which sentences happen to be in the set: a paired
@@ -222,15 +223,12 @@ pub fn judge(
     Ok(v)
 }
 
-/// The model's verdict once accuracy is counted: an accuracy regression (or a change beyond the
-/// limit the set is too small to judge) makes a better latency verdict that bad; an improved or
-/// passing accuracy line never changes it (a faster model is not excused, nor a slower one
-/// forgiven, by hearing better).
+/// The model's verdict once accuracy is counted: an accuracy regression, or a change the set
+/// is too small to judge, makes a better latency verdict that bad; a passing or improved
+/// accuracy line never changes it (hearing better does not excuse being slower). The same
+/// rule as memory's ([`super::memory::combine`]).
 pub fn combine(latency: Verdict, accuracy: Option<Verdict>) -> Verdict {
-    match accuracy {
-        Some(a @ (Verdict::Regressed | Verdict::Inconclusive)) => latency.max(a),
-        _ => latency,
-    }
+    super::memory::combine(latency, accuracy)
 }
 
 /// A's and B's score of each utterance, in A's order, once the records are shown comparable.
@@ -385,7 +383,7 @@ fn points(v: &AccuracyVerdict, diffs: &[i64], t: f64, summary: &str) -> (Verdict
         "one utterance cannot show how much the WER varies from sentence to sentence".to_string()
     } else if d > t && low > 0.0 {
         format!(
-            "only {} changed, {worse} worse and {better} better, and chance alone tilts that few this far {:.0}% of the time",
+            "of the {} that changed, {worse} got worse and {better} better, which chance alone does {:.1}% of the time",
             utterances(worse + better),
             100.0 * p_worse
         )

@@ -211,7 +211,7 @@ fn a_change_exactly_at_the_limit_is_not_beyond_it() {
     let a = counted(10, &[0; 10]);
     let v = judge(&a, &counted(10, &[1; 10]), Some(AccuracyRule::Points(10.0))).unwrap();
     assert_eq!(v.change_pts, 10.0);
-    // Every utterance changed alike: the whole interval is at the limit, which it does not pass.
+    // Every utterance changed alike: the whole interval sits at the limit, which is within it.
     assert_eq!(
         v.ci_pts,
         Some(PctInterval {
@@ -238,7 +238,7 @@ fn few_changed_utterances_cannot_regress_however_bad() {
     )
     .unwrap();
     assert_eq!(v.verdict, Some(Verdict::Inconclusive), "{v:?}");
-    assert!(v.reasons[0].contains("only 5 utterances changed, 5 worse and 0 better, and chance alone tilts that few this far 3% of the time"), "{v:?}");
+    assert!(v.reasons[0].contains("of the 5 utterances that changed, 5 got worse and 0 better, which chance alone does 3.1% of the time"), "{v:?}");
     // Six are enough (1 in 64).
     let v = judge(
         &counted(10, &[0; 6]),
