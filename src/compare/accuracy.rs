@@ -370,7 +370,16 @@ fn points(v: &AccuracyVerdict, diffs: &[i64], t: f64, summary: &str) -> (Verdict
         );
     }
     if d <= 0.0 {
-        return (Verdict::Pass, format!("{summary}: no more errors than A"));
+        let mut reason = format!("{summary}: no more errors than A");
+        // A pass on the set, not a promise beyond it: say so when the set is that blind.
+        if v.ci_pts.is_none() {
+            reason.push_str(", though one utterance cannot show how the WER varies between sentences; label more utterances");
+        } else if high > t {
+            reason.push_str(&format!(
+                ", though the set cannot rule out up to {high:+.1} points, beyond {limit}; label more utterances to see changes that small"
+            ));
+        }
+        return (Verdict::Pass, reason);
     }
     if high <= t {
         return (

@@ -142,6 +142,23 @@ fn b_better_everywhere_by_more_than_the_limit_is_improved() {
 }
 
 #[test]
+fn a_pass_on_a_set_too_small_to_see_the_limit_says_so() {
+    // B fixed one utterance and broke another: no more errors, but 4 utterances of 10 words
+    // cannot rule out a change of several points.
+    let v = judge(
+        &counted(10, &[0, 2, 0, 0]),
+        &counted(10, &[2, 0, 0, 0]),
+        Some(AccuracyRule::Points(1.0)),
+    )
+    .unwrap();
+    assert_eq!(v.verdict, Some(Verdict::Pass), "{v:?}");
+    assert!(
+        v.reasons[0].contains("no more errors than A, though the set cannot rule out up to +"),
+        "{v:?}"
+    );
+}
+
+#[test]
 fn mlperf99_holds_at_99_percent_of_a_word_accuracy_and_fails_below() {
     let a = counted(100, &[10; 10]); // WER 10%: accuracy 90%, limit 89.1%
     let mut e = [10; 10];
@@ -258,6 +275,10 @@ fn a_single_utterance_has_no_interval_and_decides_nothing_but_no_worse() {
     assert!(v.reasons[0].contains("one utterance cannot show"), "{v:?}");
     let v = judge(&a, &counted(10, &[0]), Some(AccuracyRule::Points(1.0))).unwrap();
     assert_eq!(v.verdict, Some(Verdict::Pass), "{v:?}");
+    assert!(
+        v.reasons[0].contains("though one utterance cannot show"),
+        "{v:?}"
+    );
 }
 
 #[test]
