@@ -5,6 +5,7 @@
 
 pub mod ab;
 mod ab_verdict;
+pub mod accuracy;
 pub mod after_run;
 pub mod comparability;
 pub mod contamination;
