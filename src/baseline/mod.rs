@@ -86,6 +86,13 @@ pub struct BaselineRun {
     /// compares against the runs that have it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_mb: Option<f64>,
+    /// Decoder steps per iteration (`whisper`): the transcript's length, i.e. the work done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_iteration: Option<u32>,
+    /// Word error rate on the model's labelled set, with every utterance (runs that had one);
+    /// `compare` judges a run's accuracy against the newest of these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<crate::accuracy::Accuracy>,
 }
 
 impl BaselineRun {
@@ -111,6 +118,8 @@ impl BaselineRun {
             samples_ms: thin_sample(&m.samples_ms, MAX_STORED_SAMPLES),
             others_busy_cpus: m.during.others_busy_cpus,
             memory_mb: (m.memory_mb.is_finite() && m.memory_mb > 0.0).then_some(m.memory_mb),
+            tokens_per_iteration: m.tokens_per_iteration,
+            accuracy: m.accuracy.clone(),
         }
     }
 

@@ -30,6 +30,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::ModelVerdict;
+use crate::config::{Thresholds, WerRule};
 use super::PctInterval;
 use super::verdict::{BOOTSTRAP_SEED, Verdict};
 use crate::accuracy::normalize::words;
@@ -233,6 +235,43 @@ pub fn judge(
 /// rule as memory's ([`super::memory::combine`]).
 pub fn combine(latency: Verdict, accuracy: Option<Verdict>) -> Verdict {
     super::memory::combine(latency, accuracy)
+}
+
+/// The rule `[thresholds.ARCH]` asks for: `wer_rule = "mlperf99"`, else the points limit;
+/// `None` (shown, not gated) when neither is set.
+pub fn rule_of(t: &Thresholds) -> Option<AccuracyRule> {
+    match (t.wer_rule, t.max_wer_increase_pts) {
+        (Some(WerRule::Mlperf99), _) => Some(AccuracyRule::Mlperf99),
+        (_, Some(p)) => Some(AccuracyRule::Points(p)),
+        (_, None) => None,
+    }
+}
+
+/// Adds the accuracy line to a model's verdict: `a` the baseline's (or variant A's) record,
+/// `b` the candidate's. `Err` says why there is no pair to judge; a gated model then becomes
+/// `inconclusive` (it was asked to hear, and could not be checked), an ungated one notes it.
+pub fn apply(
+    v: &mut ModelVerdict,
+    records: Result<(&Accuracy, &Accuracy), String>,
+    t: &Thresholds,
+) {
+    let rule = rule_of(t);
+    let judged = records.and_then(|(a, b)| judge(a, b, rule).map_err(|e| e.to_string()));
+    match judged {
+        Ok(acc) => {
+            v.verdict = combine(v.verdict, acc.verdict);
+            if matches!(acc.verdict, Some(Verdict::Regressed | Verdict::Inconclusive)) {
+                v.reasons.extend(acc.reasons.iter().cloned());
+            }
+            v.accuracy = Some(acc);
+        }
+        Err(why) => {
+            if rule.is_some() {
+                v.verdict = combine(v.verdict, Some(Verdict::Inconclusive));
+            }
+            v.reasons.push(format!("accuracy not compared: {why}"));
+        }
+    }
 }
 
 /// A's and B's score of each utterance, in A's order, once the records are shown comparable.

@@ -7,7 +7,7 @@ use super::contamination::{self, BaselineNoise};
 use super::verdict::{
     self, HistoryPoint, Rule, Z_99, bootstrap_log_sd, estimate_vs_history, metric_of,
 };
-use super::{BaselineUsed, ModelVerdict, PctInterval, Verdict, memory};
+use super::{BaselineUsed, ModelVerdict, PctInterval, Verdict, accuracy, memory};
 use crate::baseline::{BaselineFile, BaselineRun, StoredBreakdown};
 use crate::config::{GateSection, Metric, Thresholds};
 use crate::operators::{ATTRIBUTION_NOTE, Attribution, OperatorBreakdown};
@@ -201,6 +201,16 @@ pub fn compare_model(
             v.reasons.extend(mem.reasons.iter().cloned());
         }
         v.memory = Some(mem);
+    }
+    if let Some(cand) = &m.accuracy {
+        match usable.iter().rev().find_map(|r| r.accuracy.as_ref()) {
+            Some(base) => accuracy::apply(&mut v, Ok((base, cand)), t),
+            None => v.reasons.push(format!(
+                "WER {:.1}% on {} utterances: no baseline run recorded a WER yet (baselines from before bench-gate scored its labelled set), so accuracy is shown, not judged",
+                cand.wer_pct,
+                cand.utterances.len()
+            )),
+        }
     }
     if matches!(d.verdict, Verdict::Regressed | Verdict::Improved) {
         match (&file.operators, &m.operators) {

@@ -121,6 +121,10 @@ pub struct ModelVerdict {
     /// Peak memory against the baseline's, with its own verdict when gated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryVerdict>,
+    /// Word error rate on the labelled set against the baseline's (or variant A's), with its
+    /// own verdict when gated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<accuracy::AccuracyVerdict>,
     /// `regressed` or `improved` latency: which operators' profiled time changed most, every
     /// operator type and node (for attribution only: the verdict never reads it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -193,6 +197,7 @@ impl ModelVerdict {
             outputs: None,
             latency_verdict: None,
             memory: None,
+            accuracy: None,
             operators: None,
         }
     }

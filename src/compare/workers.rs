@@ -111,6 +111,10 @@ pub fn duet_verdict(
         }
     };
     super::after_run::apply(&mut v, &out.after, t, config.gate.assumed_memory_noise_pct);
+    if let Some(heard) = &out.accuracy {
+        let pair = heard.as_ref().map(|(a, b)| (a, b)).map_err(Clone::clone);
+        super::accuracy::apply(&mut v, pair, t);
+    }
     v.reasons.extend(notes);
     Ok(v)
 }

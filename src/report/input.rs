@@ -113,6 +113,45 @@ pub struct ModelVerdictView {
     /// Which operators' profiled time changed most (regressed or improved latency only).
     #[serde(default)]
     pub operators: Option<Attribution>,
+    /// Word error rate on the labelled set against the baseline's (or the base's).
+    #[serde(default)]
+    pub accuracy: Option<AccuracyView>,
+}
+
+/// The accuracy line of a verdict, as the comment shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccuracyView {
+    /// `None`: shown, not gated.
+    #[serde(default)]
+    pub verdict: Option<Outcome>,
+    /// Baseline's (or base's) WER, percent.
+    pub a_wer_pct: f64,
+    /// This run's (or head's) WER, percent.
+    pub b_wer_pct: f64,
+    pub change_pts: f64,
+    #[serde(default)]
+    pub ci_pts: Option<PctInterval>,
+    #[serde(default)]
+    pub utterances: usize,
+    #[serde(default)]
+    pub reference_words: u32,
+    #[serde(default)]
+    pub changed: Vec<ChangedUtteranceView>,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+}
+
+/// An utterance the two sides heard differently.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangedUtteranceView {
+    pub wav: String,
+    #[serde(default)]
+    pub a_errors: u32,
+    #[serde(default)]
+    pub b_errors: u32,
+    /// "dashwood -> dashboard", "+the", "-had".
+    #[serde(default)]
+    pub words: Vec<String>,
 }
 
 /// The memory line of a verdict.

@@ -16,7 +16,7 @@ use super::input::{Outcome, ReportInput, marker};
 use super::layout::{Layout, MAX_CHARTS, MAX_SIZING};
 use super::numbers::{ms, pct};
 use super::rows::{Row, rows, tally};
-use super::{attribution, sections};
+use super::{attribution, heard, sections};
 
 /// GitHub's limit on a comment body, in characters (Unicode scalar values).
 pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
@@ -83,6 +83,7 @@ pub fn render_layout(input: &ReportInput, layout: Layout) -> String {
         second_opinion(w, second);
     }
     attribution::memory(w, &rows, layout.max_rows);
+    heard::accuracy(w, &rows, layout.max_rows);
     attribution::operators(w, &rows, layout);
     sections::what_changed(w, &rows, layout.max_rows);
     sections::warnings(w, input, &rows, layout.max_rows);
@@ -169,6 +170,15 @@ pub fn headline(input: &ReportInput, rows: &[Row]) -> String {
         );
     }
     match (overall, worst) {
+        (Outcome::Regressed, Some(r)) if heard::accuracy_only(r) => {
+            let a = r.verdict.accuracy.as_ref();
+            format!(
+                "{gate} ❌ **regressed**: the model hears worse on {cpu}: {}, {}{}",
+                inline(&r.verdict.model),
+                a.map_or_else(String::new, heard::wer_change),
+                of_models("regressed")
+            )
+        }
         (Outcome::Regressed, Some(r)) if attribution::memory_only(r) => {
             let m = r.verdict.memory.as_ref();
             format!(

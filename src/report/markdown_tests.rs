@@ -55,6 +55,7 @@ fn model_verdict(name: &str, verdict: Outcome, change: Option<f64>) -> ModelVerd
         iterations: 50,
         latency_verdict: None,
         memory: None,
+        accuracy: None,
         operators: None,
     }
 }

@@ -5,6 +5,7 @@ pub mod annotations;
 mod attribution;
 pub mod chart;
 pub mod escape;
+mod heard;
 pub mod input;
 pub mod json;
 pub mod layout;

@@ -259,6 +259,8 @@ mod tests {
             p95_ms: median * 1.1,
             mean_ms: median,
             memory_mb: None,
+            tokens_per_iteration: None,
+            accuracy: None,
             cv: 0.02,
             median_ci: Interval {
                 low: median * 0.99,
