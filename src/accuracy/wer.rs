@@ -98,7 +98,10 @@ mod tests {
 
     #[test]
     fn counts_each_kind_of_edit_once() {
-        let ops = align(&w("the cat sat on the mat"), &w("the bat sat the mat today"));
+        let ops = align(
+            &w("the cat sat on the mat"),
+            &w("the bat sat the mat today"),
+        );
         assert_eq!(
             counts(&ops),
             EditCounts {
@@ -121,7 +124,10 @@ mod tests {
 
     #[test]
     fn the_alignment_replays_into_both_sentences() {
-        let (r, h) = (w("one two three four five"), w("zero two four five six seven"));
+        let (r, h) = (
+            w("one two three four five"),
+            w("zero two four five six seven"),
+        );
         let ops = align(&r, &h);
         let mut back_r = Vec::new();
         let mut back_h = Vec::new();

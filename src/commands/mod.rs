@@ -13,8 +13,8 @@ mod report;
 mod run;
 mod size;
 mod sweep;
-mod transcribe;
 pub mod touches;
+mod transcribe;
 mod trend;
 
 use anyhow::Result;

@@ -64,7 +64,9 @@ pub fn transcribe(args: &TranscribeArgs) -> Result<u8> {
     if args.format == OutputFormat::Json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "model": model.name, "transcripts": out }))?
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "model": model.name, "transcripts": out })
+            )?
         );
     }
     Ok(0)
@@ -89,7 +91,10 @@ fn pick_model<'c>(config: &'c Config, name: Option<&str>) -> Result<&'c ModelCon
                 "{} has {} whisper models; which one should listen?\n  fix: pass --model with one of: {}",
                 config.path.display(),
                 many.len(),
-                many.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
+                many.iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         },
     };
@@ -98,7 +103,11 @@ fn pick_model<'c>(config: &'c Config, name: Option<&str>) -> Result<&'c ModelCon
             "model `{}` is an `{}` model; only `whisper` models transcribe\n  fix: pass --model with one of: {}",
             model.name,
             "onnx",
-            whisper.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
+            whisper
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     Ok(model)

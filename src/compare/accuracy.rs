@@ -31,12 +31,12 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::ModelVerdict;
-use crate::config::{Thresholds, WerRule};
 use super::PctInterval;
 use super::verdict::{BOOTSTRAP_SEED, Verdict};
 use crate::accuracy::normalize::words;
 use crate::accuracy::wer::{WordOp, align};
 use crate::accuracy::{Accuracy, UtteranceScore};
+use crate::config::{Thresholds, WerRule};
 
 /// Bootstrap resamples of the utterances: 2000 put the expanded 95% percentiles' own
 /// resampling error well below the 0.1 point the reasons print.
@@ -259,9 +259,19 @@ pub fn apply(
     let judged = records.and_then(|(a, b)| judge(a, b, rule).map_err(|e| e.to_string()));
     match judged {
         Ok(acc) => {
-            v.verdict = combine(v.verdict, acc.verdict);
-            if matches!(acc.verdict, Some(Verdict::Regressed | Verdict::Inconclusive)) {
-                v.reasons.extend(acc.reasons.iter().cloned());
+            let before = v.verdict;
+            v.verdict = combine(before, acc.verdict);
+            if matches!(
+                acc.verdict,
+                Some(Verdict::Regressed | Verdict::Inconclusive)
+            ) {
+                // When accuracy decides the verdict, its reason is the one to read first.
+                let at = if v.verdict > before {
+                    0
+                } else {
+                    v.reasons.len()
+                };
+                v.reasons.splice(at..at, acc.reasons.iter().cloned());
             }
             v.accuracy = Some(acc);
         }

@@ -15,8 +15,7 @@ pub use choose::CpuChoice;
 pub use schema::{
     AutoKeyword, DEFAULT_WORKER_FIRST_ANSWER_S, DType, Dim, Fill, GateSection, InputSpec,
     Iterations, Metric, OnInconclusive, OptLevel, SessionOptions, Thresholds, WerRule,
-    WhisperOptions,
-    WorkloadKind,
+    WhisperOptions, WorkloadKind,
 };
 use schema::{RawConfig, RawModel};
 use serde::Serialize;
@@ -656,7 +655,10 @@ impl Ctx<'_> {
                         ));
                     }
                 }
-                for (field, key) in [(&raw.tokenizer, "tokenizer"), (&raw.labelled_set, "labelled_set")] {
+                for (field, key) in [
+                    (&raw.tokenizer, "tokenizer"),
+                    (&raw.labelled_set, "labelled_set"),
+                ] {
                     if let Some(f) = field {
                         return Err(self.error(
                             f.span(),

@@ -81,7 +81,10 @@ pub fn measure_model(
         ));
     }
     if let Some(set) = model.labelled_set() {
-        output::status(quiet, format!("{}: transcribing {}", model.name, set.display()));
+        output::status(
+            quiet,
+            format!("{}: transcribing {}", model.name, set.display()),
+        );
         let t = Instant::now();
         let a = accuracy::score::score(workload.as_mut(), &model.name, set)?;
         output::status(

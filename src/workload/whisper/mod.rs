@@ -236,7 +236,10 @@ impl WhisperWorkload {
                     });
             }
         }
-        let text = tokenizer.as_deref().map(text::TextDecoder::load).transpose()?;
+        let text = tokenizer
+            .as_deref()
+            .map(text::TextDecoder::load)
+            .transpose()?;
         if let Some(t) = &text {
             check_special_ids(t, options, model)?;
         }
@@ -529,17 +532,30 @@ fn check_special_ids(
         message: format!(
             "whisper.{what} is {configured}, but this model's tokenizer has {token} = {actual}"
         ),
-        help: format!("set whisper.{what} to this model's ids (an English-only model such as tiny.en: prompt_tokens = [50257, 50362], eot_token = 50256)"),
+        help: format!(
+            "set whisper.{what} to this model's ids (an English-only model such as tiny.en: prompt_tokens = [50257, 50362], eot_token = 50256)"
+        ),
     };
     if let Some(eot) = t.id("<|endoftext|>")
         && eot != options.eot_token
     {
-        return Err(mismatch("eot_token", options.eot_token, "<|endoftext|>", eot));
+        return Err(mismatch(
+            "eot_token",
+            options.eot_token,
+            "<|endoftext|>",
+            eot,
+        ));
     }
-    if let (Some(sot), Some(&first)) = (t.id("<|startoftranscript|>"), options.prompt_tokens.first())
+    if let (Some(sot), Some(&first)) =
+        (t.id("<|startoftranscript|>"), options.prompt_tokens.first())
         && sot != first
     {
-        return Err(mismatch("prompt_tokens", first, "<|startoftranscript|>", sot));
+        return Err(mismatch(
+            "prompt_tokens",
+            first,
+            "<|startoftranscript|>",
+            sot,
+        ));
     }
     Ok(())
 }
