@@ -19,10 +19,9 @@ pub fn accuracy_only(r: &Row) -> bool {
         .as_ref()
         .is_some_and(|a| a.verdict == Some(Outcome::Regressed))
         && v.latency_verdict.is_some_and(|l| l != Outcome::Regressed)
-        && !v
-            .memory
+        && v.memory
             .as_ref()
-            .is_some_and(|m| m.verdict == Some(Outcome::Regressed))
+            .is_none_or(|m| m.verdict != Some(Outcome::Regressed))
 }
 
 /// `WER 8.4% → 28.1% (+19.8 points, 95% interval +12.0 … +27.5)`.
