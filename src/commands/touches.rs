@@ -463,6 +463,7 @@ mod tests {
             "comment" => vec!["--body-file", "/nonexistent/base-body.md"],
             "compare" | "baseline update" => vec!["--result", "/nonexistent/base-result.json"],
             "ab-worker" => vec!["--model", "m"],
+            "transcribe" => vec!["/nonexistent/base.wav"],
             _ => Vec::new(),
         }
     }
@@ -515,31 +516,50 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut missing = Vec::new();
         for (command, arg) in &flags {
-            let long = arg.get_long().expect("every path flag has a long name");
+            // A positional path (`transcribe FILE.wav...`) is named by its value name.
+            let positional = arg.get_long().is_none();
+            let long = arg
+                .get_long()
+                .map(str::to_string)
+                .or_else(|| {
+                    arg.get_value_names()
+                        .and_then(|v| v.first())
+                        .map(|v| v.to_string())
+                })
+                .expect("every path argument has a long name or a value name");
             if NOT_DECLARED
                 .iter()
                 .any(|(c, f, _)| c == command && *f == format!("--{long}"))
             {
                 continue;
             }
-            let value = dir
-                .path()
-                .join(format!("{}-{long}", command.replace(' ', "-")));
+            let value = dir.path().join(format!(
+                "{}-{}",
+                command.replace(' ', "-"),
+                long.replace('.', "-")
+            ));
             let mut argv: Vec<String> = vec!["bench-gate".into()];
             argv.extend(command.split(' ').map(String::from));
             let base = base_args(command);
             if !base.contains(&format!("--{long}").as_str()) {
                 argv.extend(base.into_iter().map(String::from));
             }
-            argv.extend(requires(command, long).into_iter().map(String::from));
-            argv.push(format!("--{long}"));
+            argv.extend(requires(command, &long).into_iter().map(String::from));
+            if !positional {
+                argv.push(format!("--{long}"));
+            }
             argv.push(value.display().to_string());
             let cli =
                 Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{}: {e}", argv.join(" ")));
             let t = of(&cli.command);
             let names = |touch: &Touch| {
                 let short = arg.get_short().map(|s| format!("-{s}"));
-                touch.what.contains(&format!("--{long}"))
+                let flag = if positional {
+                    long.clone()
+                } else {
+                    format!("--{long}")
+                };
+                touch.what.contains(&flag)
                     || short.is_some_and(|s| touch.what.split(' ').any(|w| w == s))
             };
             let found = t

@@ -25,6 +25,9 @@ pub struct RunFacts<'a> {
     pub ort_version: &'a str,
     pub bench_gate_version: &'a str,
     pub host: &'a str,
+    /// Decoder steps per iteration (`whisper`): how long the transcript was, so how much work
+    /// one iteration did. Unknown (`None`) in a duet's hello and in older baselines.
+    pub decoder_steps: Option<u32>,
 }
 
 impl<'a> RunFacts<'a> {
@@ -41,6 +44,7 @@ impl<'a> RunFacts<'a> {
             ort_version: &run.ort_version,
             bench_gate_version: &run.bench_gate_version,
             host: &run.host,
+            decoder_steps: run.tokens_per_iteration,
         }
     }
 }
@@ -137,6 +141,13 @@ pub fn what_changed(a: &RunFacts, b: &RunFacts) -> Vec<Change> {
         short(Some(&b.fingerprint.config)),
     );
     push("host", a.host.into(), b.host.into());
+    if let (Some(x), Some(y)) = (a.decoder_steps, b.decoder_steps) {
+        push(
+            "decoder steps per iteration (the transcript's length: a changed workload)",
+            x.to_string(),
+            y.to_string(),
+        );
+    }
     out
 }
 
@@ -187,6 +198,7 @@ mod tests {
             ort_version: "1.32.0",
             bench_gate_version: "0.1.0",
             host: "h",
+            decoder_steps: None,
         }
     }
 
@@ -232,5 +244,27 @@ mod tests {
             .map(|c| c.what)
             .collect();
         assert_eq!(w, ["model file m.onnx", "ONNX Runtime", "session options"]);
+    }
+
+    #[test]
+    fn a_transcript_of_another_length_is_reported_as_a_changed_workload() {
+        let (f, s) = (fp("a", "x"), SessionOptions::default());
+        let mut a = facts(&f, &s);
+        let mut b = facts(&f, &s);
+        assert!(what_changed(&a, &b).is_empty());
+        (a.decoder_steps, b.decoder_steps) = (Some(41), Some(57));
+        let c = what_changed(&a, &b);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(
+            c[0].what.starts_with("decoder steps per iteration"),
+            "{c:?}"
+        );
+        assert_eq!(
+            (c[0].baseline.as_str(), c[0].candidate.as_str()),
+            ("41", "57")
+        );
+        // Unknown on one side (a duet, an older baseline): nothing is claimed.
+        b.decoder_steps = None;
+        assert!(what_changed(&a, &b).is_empty());
     }
 }

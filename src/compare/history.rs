@@ -42,6 +42,7 @@ fn facts<'a>(run: &'a RunResult, m: &'a ModelResult) -> RunFacts<'a> {
         ort_version: &run.ort.version,
         bench_gate_version: &run.bench_gate_version,
         host: &run.host,
+        decoder_steps: m.tokens_per_iteration,
     }
 }
 
@@ -201,6 +202,16 @@ pub fn compare_model(
             v.reasons.extend(mem.reasons.iter().cloned());
         }
         v.memory = Some(mem);
+    }
+    if let (Some(now), Some(then)) = (
+        m.tokens_per_iteration,
+        usable.iter().rev().find_map(|r| r.tokens_per_iteration),
+    ) && now != then
+        && m.kind == crate::config::WorkloadKind::Whisper
+    {
+        v.reasons.push(format!(
+            "the decoder ran {now} steps per iteration against {then} in the baseline: the model now transcribes the fixture differently, so each iteration does different work; a latency change may come from the transcript's length, not from slower or faster code (see the accuracy line)"
+        ));
     }
     if let Some(cand) = &m.accuracy {
         match usable.iter().rev().find_map(|r| r.accuracy.as_ref()) {

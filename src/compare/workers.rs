@@ -184,6 +184,7 @@ fn facts(h: &Hello) -> RunFacts<'_> {
         ort_version: &h.ort_version,
         bench_gate_version: &h.bench_gate_version,
         host: &h.host,
+        decoder_steps: None,
     }
 }
 
