@@ -7,8 +7,8 @@
 //! `baseline` -> `compare` -> `trend` -> `size` -> `report` -> `publish`
 //!
 //! - `config` reads `benchmark.toml`; `runtime` loads ONNX Runtime; `workload` builds what one
-//!   iteration runs; `accuracy` scores what a speech model heard on a labelled set (word error
-//!   rate); `runner` times it; `result` is one run's record (`result::measure` turns a
+//!   iteration runs; `accuracy` scores what a speech model hears in a labelled set (word error
+//!   rate, outside the clock); `runner` times the iterations; `result` is one run's record (`result::measure` turns a
 //!   model into it); `worker` serves a workload to another process (`ab`); `baseline` keeps
 //!   results per CPU model; `compare` judges a result against its baseline or a duet of two
 //!   workers; `trend` finds change points in a baseline's long series.
