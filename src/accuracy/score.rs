@@ -113,10 +113,13 @@ pub fn score_set<E>(
     ))
 }
 
-/// Transcribes every utterance of the set at `tsv` with `workload` and scores it.
-pub fn score(workload: &mut dyn Workload, model: &str, tsv: &Path) -> Result<Accuracy, ScoreError> {
-    let set = load_set(tsv)?;
-    score_set(&set, |samples| {
+/// Transcribes every utterance of `set` with `workload` (this process's model) and scores it.
+pub fn score_workload(
+    workload: &mut dyn Workload,
+    model: &str,
+    set: &LabelledAudio,
+) -> Result<Accuracy, ScoreError> {
+    score_set(set, |samples| {
         let t = workload
             .transcribe(samples)?
             .ok_or_else(|| ScoreError::NotASpeechModel {

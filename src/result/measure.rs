@@ -38,6 +38,11 @@ pub fn measure_model(
                 model.name
             )
         })?;
+    // A labelled set is read before anything is measured: a mistake in it costs no run.
+    let listen = model
+        .labelled_set()
+        .map(accuracy::score::load_set)
+        .transpose()?;
     platform::proc::reset_peak_rss();
     let load_start = Instant::now();
     let mut workload = workload::build(runtime, model)?;
@@ -80,13 +85,13 @@ pub fn measure_model(
             "the decoder ran {lo} to {hi} steps per iteration: the transcript changed between iterations, so iterations did different work"
         ));
     }
-    if let Some(set) = model.labelled_set() {
+    if let Some(set) = &listen {
         output::status(
             quiet,
-            format!("{}: transcribing {}", model.name, set.display()),
+            format!("{}: transcribing {}", model.name, set.tsv.display()),
         );
         let t = Instant::now();
-        let a = accuracy::score::score(workload.as_mut(), &model.name, set)?;
+        let a = accuracy::score::score_workload(workload.as_mut(), &model.name, set)?;
         output::status(
             quiet,
             format!(
