@@ -51,11 +51,7 @@ fn a_labelled_set_without_a_tokenizer_is_refused_at_its_line() {
         &format!("labelled_set = \"{}\"", set.display()),
         "",
     );
-    let out = bench_gate()
-        .args(["run", "-c"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let out = bench_gate().args(["run", "-c"]).arg(&cfg).output().unwrap();
     let err = assert_user_error(&out, &["benchmark.toml:", "labelled_set", "tokenizer"]);
     assert!(err.contains("tokenizer.json"), "{err}");
 }

@@ -84,6 +84,24 @@ pub fn verdict_table(r: &VerdictReport) -> String {
         if let Some(mem) = &m.memory {
             out.push_str(&format!("  {}: {}\n", m.model, memory_line(mem)));
         }
+        // A regressed or undecided accuracy is already among the reasons.
+        if let Some(a) = m.accuracy.as_ref().filter(|a| {
+            !matches!(
+                a.verdict,
+                Some(crate::compare::Verdict::Regressed | crate::compare::Verdict::Inconclusive)
+            )
+        }) {
+            let verdict = a.verdict.map_or("not gated", |v| v.as_str());
+            out.push_str(&format!(
+                "  {}: accuracy: WER {:.1}% vs {:.1}% ({:+.1} points) on {} utterances, {verdict}: {}\n",
+                m.model,
+                a.b_wer_pct,
+                a.a_wer_pct,
+                a.change_pts,
+                a.utterances,
+                a.reasons.first().map_or("", String::as_str)
+            ));
+        }
         // A change is already among the reasons; otherwise say what was compared, and how.
         if let Some(o) = m
             .outputs
