@@ -305,3 +305,51 @@ fn the_same_model_on_both_sides_hears_the_same_words() {
         "{acc}"
     );
 }
+
+#[test]
+fn the_ci_duet_gates_accuracy_and_its_comment_shows_both_wers_and_the_changed_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = fixture("speech/en/labelled.tsv");
+    let base = dir.path().join("base");
+    std::fs::create_dir(&base).unwrap();
+    let base_cfg = write_config(&base, &tiny_en_config(&tiny_en(), &set, ""));
+    let head_cfg = write_config(
+        dir.path(),
+        &tiny_en_config(&fixture("models/whisper-tiny.en-damaged"), &set, ""),
+    );
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = bench_gate()
+        .args([
+            "ci",
+            "--no-comment",
+            "-q",
+            "--max-units",
+            "2",
+            "--no-second-opinion",
+        ])
+        .arg("-c")
+        .arg(&head_cfg)
+        .arg("--base-config")
+        .arg(&base_cfg)
+        .arg("--out-dir")
+        .arg(&out_dir)
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("verdict.json")).unwrap())
+            .unwrap();
+    let acc = &v["models"][0]["accuracy"];
+    assert_eq!(acc["verdict"], "regressed", "{acc}");
+    assert!(acc["b_wer_pct"].as_f64().unwrap() > acc["a_wer_pct"].as_f64().unwrap() + 10.0);
+    let md = std::fs::read_to_string(out_dir.join("comment.md")).unwrap();
+    assert!(md.contains("the model hears worse"), "{md}");
+    assert!(
+        md.contains("**Accuracy**") && md.contains("heard differently"),
+        "{md}"
+    );
+    assert!(md.contains("WER 8.4% → "), "{md}");
+}
