@@ -430,7 +430,7 @@ fn a_worker_of_the_previous_protocol_measures_and_its_outputs_are_not_compared()
     let (code, _, err) = d.ab(&["--b-cmd", &v99], Duration::from_secs(120));
     assert_eq!(code, Some(2), "{err}");
     assert!(
-        err.contains("speaks ab-worker protocol 99, this bench-gate speaks 1 to 2")
+        err.contains("speaks ab-worker protocol 99, this bench-gate speaks 1 to 3")
             && err.contains("fix: use the same bench-gate version"),
         "{err}"
     );
