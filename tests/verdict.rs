@@ -583,7 +583,7 @@ fn a_worker_answers_requests_and_reports_a_bad_one_on_stdout() {
         .collect();
     assert_eq!(lines.len(), 3, "{lines:#?}");
     let hello = &lines[0]["hello"];
-    assert_eq!(hello["protocol"], 2);
+    assert_eq!(hello["protocol"], 3);
     assert_eq!(hello["model"], "micro");
     assert_eq!(hello["pinned_cpus"], serde_json::json!([0]));
     let samples = lines[1]["block"]["samples_ms"].as_array().unwrap();
@@ -591,7 +591,7 @@ fn a_worker_answers_requests_and_reports_a_bad_one_on_stdout() {
     assert!(samples.iter().all(|s| s.as_f64().unwrap() > 0.0));
     let error = lines[2]["error"]["message"].as_str().unwrap();
     assert!(
-        error.contains("not a request of protocol 2: nonsense"),
+        error.contains("not a request of protocol 3: nonsense"),
         "{error}"
     );
 }
