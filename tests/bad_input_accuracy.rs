@@ -7,9 +7,14 @@ use std::path::{Path, PathBuf};
 
 use common::{assert_user_error, bench_gate, fixture, write_config};
 
-/// The micro Whisper pair (random weights, vocabulary 1024) with tiny.en's tokenizer: cheap to
-/// load, and every id it decodes is in the tokenizer. `extra` goes into the model's table.
-fn micro_config(dir: &Path, extra: &str, whisper: &str) -> PathBuf {
+/// The micro Whisper pair (random weights, vocabulary 1024): cheap to load. `extra` goes into
+/// the model's table; `ids` replaces its prompt and end-of-text ids (micro's own when empty).
+fn micro_config(dir: &Path, extra: &str, ids: &str) -> PathBuf {
+    let ids = if ids.is_empty() {
+        "prompt_tokens = [1, 2]\neot_token = 0"
+    } else {
+        ids
+    };
     let m = fixture("models/whisper-micro");
     let text = format!(
         r#"[run]
@@ -25,10 +30,8 @@ fixture = "{wav}"
 {extra}
 
 [models.w.whisper]
-prompt_tokens = [1, 2]
-eot_token = 0
 max_new_tokens = 4
-{whisper}
+{ids}
 "#,
         m = m.display(),
         wav = fixture("speech/en/cards/001.wav").display(),
@@ -122,12 +125,8 @@ fn transcribe_without_a_tokenizer_a_wav_too_long_or_an_onnx_model_says_what_to_d
         &format!("tokenizer = \"{}\"", tokenizer()),
         "prompt_tokens = [50257, 50362]\neot_token = 50256",
     );
-    // (The micro decoder's vocabulary is 1024, so these ids are refused when it loads; the
-    // length is checked first, before any model is loaded.)
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("prompt_tokens = [1, 2]\neot_token = 0\n", "");
-    std::fs::write(&cfg, text).unwrap();
+    // (The micro decoder's vocabulary is 1024, so these ids would be refused when it loads;
+    // the length is checked first, before any model is loaded.)
     let out = bench_gate()
         .args(["transcribe", "-c"])
         .arg(&cfg)
@@ -167,10 +166,6 @@ fn a_labelled_set_with_a_missing_wav_is_refused_before_anything_is_measured() {
         ),
         "prompt_tokens = [50257, 50362]\neot_token = 50256",
     );
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("prompt_tokens = [1, 2]\neot_token = 0\n", "");
-    std::fs::write(&cfg, text).unwrap();
     let result = dir.path().join("result.json");
     let out = bench_gate()
         .args(["run", "--quiet", "--no-profile", "-c"])
