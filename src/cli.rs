@@ -589,17 +589,22 @@ pub struct DuetKnobs {
     #[arg(long = "iterations-per-block", value_name = "K")]
     pub per_block: Option<u32>,
 
-    /// Stop after this many units (4 blocks each) even if undecided: a quick look, not a gate.
+    /// Stop after this many units (2 blocks each) even if undecided: a quick look, not a gate.
     #[arg(long = "max-units", value_name = "N")]
     pub max_units: Option<usize>,
 
     /// Fresh pairs of worker processes that take the units in turn. The variant warmed up
     /// second tends to measure faster for its whole life, and each process runs at its own
-    /// speed; the warm-up order alternates between pairs (an even number cancels it). With 4 or
-    /// more pairs the processes' own differences are estimated and counted in the interval: more
-    /// honest, but each pair costs a start and a warm-up (docs/verdict.md).
-    #[arg(long = "worker-pairs", default_value_t = 2, value_name = "P")]
+    /// speed; the warm-up order alternates between pairs (an even number cancels it), and the
+    /// processes' own differences are counted in the interval (fewer pairs, wider). Starting
+    /// them is off the budget's clock, not off the wall clock (docs/verdict.md).
+    #[arg(long = "worker-pairs", default_value_t = 6, value_name = "P")]
     pub pairs: u32,
+
+    /// Seed of the random order of A and B in each unit (default: drawn from the clock; the
+    /// verdict records it, so a duet's order can be repeated).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 }
 
 /// One variant of `bench-gate ab`, driven over stdin/stdout (src/worker/protocol.rs). Started

@@ -74,8 +74,14 @@ impl DuetKnobs {
                 "--max-units 0: at least 1 unit is needed\n  fix: leave it out, or e.g. --max-units 20"
             );
         }
+        let seed = self.seed.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |t| t.as_nanos() as u64)
+        });
         Ok(DuetPlan {
             budget: std::time::Duration::from_secs_f64(budget),
+            seed,
             per_block,
             warmup,
             pairs,

@@ -3,12 +3,13 @@
 //!
 //! Why this shape (measured, docs/verdict.md): the speed of a core on a shared VM drifts over
 //! seconds, so rounds of several iterations per variant do not cancel it, while alternating every
-//! iteration does. Each unit is `A B B A` or `B A A B` on one worker pair (a block per letter:
-//! one iteration, or enough of a fast model's to last [`TARGET_BLOCK_MS`]). Several fresh worker
-//! pairs take the units in turn, their warm-up order alternating: the variant warmed second
-//! measured 1-2% faster for its whole life, which no number of units on one pair can cancel.
-//! The run stops at the first planned look whose interval is wholly above or below the
-//! threshold, or when the time budget runs out (`inconclusive`).
+//! iteration does. Each unit is `A B` or `B A` on one worker pair, in a random order drawn from
+//! a recorded seed (a block per letter: one iteration, or enough of a fast model's to last
+//! [`TARGET_BLOCK_MS`]): a fixed pattern repeats, and interference near its period biases every
+//! unit alike. Several fresh worker pairs take the units in turn, their warm-up order
+//! alternating: the variant warmed second measured 1-2% faster for its whole life, which no
+//! number of units on one pair can cancel. Starting and warming the pairs is off the clock: the
+//! budget is measuring time. The looks ([`super::stopping`]) stop the run as soon as one decides.
 //!
 //! Each variant runs in its own worker process (`crate::worker`); a block is a call of
 //! `runner::measure` with a fixed count: the same timed loop as `bench-gate run`.
@@ -16,9 +17,14 @@
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
 pub use super::ab_verdict::verdict;
+use super::boundaries::Look;
 use super::drift::{self, OutputDrift, Tolerance};
-use super::sequential::{self, ALPHA, Call, Look, ShiftInterval};
+use super::sequential::{self, Call, ShiftInterval};
+use super::stopping::Stopping;
 use super::verdict::metric_of;
 use crate::accuracy::Accuracy;
 use crate::accuracy::score::{LabelledAudio, score_set};
@@ -33,6 +39,9 @@ pub const DEFAULT_BUDGET_S: f64 = 60.0;
 /// A block of a fast model lasts about this long: short enough that drift does not move within
 /// it, long enough that a 1 ms model is not all process round trips.
 pub const TARGET_BLOCK_MS: f64 = 100.0;
+/// "Would catch" names the threshold plus this many points (a 2% threshold: +5%): a change a
+/// reviewer would not want to miss, close enough to the threshold to say how blind a run was.
+pub const CATCH_MARGIN_PTS: f64 = 3.0;
 
 /// One side of the duet: something that measures a block of iterations on demand. In
 /// `bench-gate ab` it is a worker process ([`crate::worker::Worker`]).
@@ -59,8 +68,10 @@ pub trait Variant {
 /// How to measure.
 #[derive(Debug, Clone, Copy)]
 pub struct DuetPlan {
-    /// Stop undecided after this long (warm-up included).
+    /// Stop undecided after this long measuring (start-up and warm-up are off the clock).
     pub budget: Duration,
+    /// Seed of the random unit order.
+    pub seed: u64,
     /// Iterations per block; `None`: 1, or enough for [`TARGET_BLOCK_MS`] for a fast model.
     pub per_block: Option<NonZeroU32>,
     /// Un-timed iterations of each variant when its pair starts.
@@ -80,10 +91,10 @@ pub struct DuetPlan {
 /// The order of a unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Order {
-    #[serde(rename = "ABBA")]
-    Abba,
-    #[serde(rename = "BAAB")]
-    Baab,
+    #[serde(rename = "AB")]
+    Ab,
+    #[serde(rename = "BA")]
+    Ba,
 }
 
 /// One unit: which pair ran it, in which order, and its log-ratio `d`.
@@ -123,6 +134,9 @@ pub struct DuetOutcome {
     pub looks: Vec<Look>,
     /// The last look taken, its interval and call; `None` when too few units for any interval.
     pub decision: Option<(Look, ShiftInterval, Call)>,
+    /// Starting and warming the pairs (off the clock), and measuring.
+    pub startup: Duration,
+    pub measuring: Duration,
     pub stop: DuetStop,
     pub a_samples_ms: Vec<f64>,
     pub b_samples_ms: Vec<f64>,
@@ -154,21 +168,25 @@ pub fn block_size(iteration_ms: f64) -> u32 {
     }
 }
 
-/// The unit's order and pair for unit number `u`: each pair runs an `ABBA` then a `BAAB` unit
-/// before the next pair's turn, so the advantage of running right after oneself goes to each
-/// variant equally often.
-pub fn unit_slot(u: usize, pairs: u32) -> (u32, Order) {
-    let order = if u.is_multiple_of(2) {
-        Order::Abba
+/// The pair of unit number `u` (the pairs take the units in turn, so a duet stopped early has
+/// used every pair alike) and its order, drawn from `rng`.
+pub fn unit_slot(u: usize, pairs: u32, rng: &mut impl rand::Rng) -> (u32, Order) {
+    let order = if rng.random::<bool>() {
+        Order::Ab
     } else {
-        Order::Baab
+        Order::Ba
     };
-    (((u / 2) % pairs.max(1) as usize) as u32, order)
+    ((u % pairs.max(1) as usize) as u32, order)
 }
 
-/// The log-ratio of a unit from its four blocks' typical latencies (the block median).
-fn unit_log_ratio(a: [f64; 2], b: [f64; 2]) -> f64 {
-    (b[0].ln() + b[1].ln() - a[0].ln() - a[1].ln()) / 2.0
+/// The information time of a look: the share of the measuring budget used, or of `max_units`
+/// when that comes first; 1 at the end.
+pub fn information(plan: &DuetPlan, measured: Duration, units: usize) -> f64 {
+    let time = measured.as_secs_f64() / plan.budget.as_secs_f64().max(1e-9);
+    let count = plan
+        .max_units
+        .map_or(0.0, |m| units as f64 / m.max(1) as f64);
+    time.max(count).clamp(0.0, 1.0)
 }
 
 /// Runs the duet: starts every pair and warms it (alternating which variant warms first), sizes
@@ -230,11 +248,14 @@ pub fn duet_listening(
     let per_block = plan
         .per_block
         .map_or_else(|| block_size(median(&warm_ms)), NonZeroU32::get);
+    let clock = Instant::now();
     let mut out = DuetOutcome {
         units: Vec::new(),
         per_block,
         looks: Vec::new(),
         decision: None,
+        startup: clock - start,
+        measuring: Duration::ZERO,
         stop: DuetStop::Budget,
         a_samples_ms: Vec::new(),
         b_samples_ms: Vec::new(),
@@ -245,30 +266,30 @@ pub fn duet_listening(
         after: Vec::new(),
         plan: *plan,
     };
+    let mut rng = ChaCha8Rng::seed_from_u64(plan.seed);
+    let mut stopping = Stopping::new();
     let mut during = Vec::new();
-    let mut unit_s = Vec::new();
     let mut d = Vec::new();
-    let mut next_look = 0;
+    let mut unit_pairs = Vec::new();
     while silent.is_none() {
         let u = d.len();
         if plan.max_units.is_some_and(|m| u >= m) {
             out.stop = DuetStop::MaxUnits;
             break;
         }
-        if start.elapsed() >= plan.budget {
+        if clock.elapsed() >= plan.budget {
             out.stop = DuetStop::Budget;
             break;
         }
-        let (p, order) = unit_slot(u, plan.pairs.get());
+        let (p, order) = unit_slot(u, plan.pairs.get(), &mut rng);
         let (a, b) = &mut pairs[p as usize];
         let letters = match order {
-            Order::Abba => [true, false, false, true],
-            Order::Baab => [false, true, true, false],
+            Order::Ab => [true, false],
+            Order::Ba => [false, true],
         };
-        let (mut am, mut bm) = (Vec::new(), Vec::new());
-        // A unit counts whole or not at all: its samples join the run once its four blocks are in.
+        let (mut am, mut bm) = (f64::NAN, f64::NAN);
+        // A unit counts whole or not at all: its samples join the run once both blocks are in.
         let (mut a_samples, mut b_samples, mut envs) = (Vec::new(), Vec::new(), Vec::new());
-        let t = Instant::now();
         for is_a in letters {
             let v = if is_a { a.as_mut() } else { b.as_mut() };
             let (samples, env) = match v.block(0, per_block) {
@@ -281,10 +302,10 @@ pub fn duet_listening(
             let typical = median(&samples);
             envs.push(env);
             if is_a {
-                am.push(typical);
+                am = typical;
                 a_samples.extend(samples);
             } else {
-                bm.push(typical);
+                bm = typical;
                 b_samples.extend(samples);
             }
         }
@@ -294,55 +315,45 @@ pub fn duet_listening(
         during.extend(envs);
         out.a_samples_ms.extend(a_samples);
         out.b_samples_ms.extend(b_samples);
-        unit_s.push(t.elapsed().as_secs_f64());
-        let r = unit_log_ratio([am[0], am[1]], [bm[0], bm[1]]);
+        let r = bm.ln() - am.ln();
         d.push(r);
+        unit_pairs.push(p);
         out.units.push(Unit {
             pair: p,
             order,
             log_ratio: r,
         });
         progress(d.len(), r);
-        // The looks are planned once two units have shown how long a unit takes.
-        if d.len() == 2 {
-            let left = plan.budget.as_secs_f64() - start.elapsed().as_secs_f64();
-            let more = (left / median(&unit_s)).max(0.0).floor() as usize;
-            let reachable = plan.max_units.map_or(2 + more, |m| m.min(2 + more));
-            out.looks = sequential::plan_looks(reachable, ALPHA);
-        }
-        if out.looks.get(next_look).is_some_and(|l| l.units == d.len()) {
-            let look = out.looks[next_look];
-            next_look += 1;
-            if let Some(i) = interval(&d, &out.units, look.alpha) {
-                let c = sequential::call(&i, plan_threshold(plan, &out.a_samples_ms));
-                out.decision = Some((look, i, c));
-                if c != Call::Continue {
+        if stopping.due(d.len()) {
+            let tau = information(plan, clock.elapsed(), d.len());
+            let th = plan_threshold(plan, &out.a_samples_ms);
+            if let Some(dec) = stopping.look(&d, &unit_pairs, tau, th) {
+                out.decision = Some((dec.look, dec.interval, dec.call));
+                if dec.call != Call::Continue {
                     out.stop = DuetStop::Decided;
                     break;
                 }
             }
         }
     }
+    out.measuring = clock.elapsed();
     if let Some((_, why)) = &silent {
         out.stop = DuetStop::Unanswered(why.clone());
     }
-    // Stopped between looks: one more look at the units measured, with the error budget the
-    // looks not reached leave unspent (the spent alphas still sum to at most ALPHA).
-    if out.stop != DuetStop::Decided && out.decision.is_none_or(|(l, ..)| l.units < d.len()) {
-        let spent: f64 = out.looks[..next_look].iter().map(|l| l.alpha).sum();
-        let look = Look {
-            units: d.len(),
-            alpha: ALPHA - spent,
-        };
-        if look.alpha > 0.0
-            && let Some(i) = interval(&d, &out.units, look.alpha)
-        {
-            out.looks.truncate(next_look);
-            out.looks.push(look);
-            let th = plan_threshold(plan, &out.a_samples_ms);
-            out.decision = Some((look, i, sequential::call(&i, th)));
+    // Stopped undecided: one last look at every unit measured, spending all the error left.
+    if out.stop != DuetStop::Decided
+        && !d.is_empty()
+        && stopping
+            .looks()
+            .last()
+            .is_none_or(|l| l.tau < 1.0 || l.units < d.len())
+    {
+        let th = plan_threshold(plan, &out.a_samples_ms);
+        if let Some(dec) = stopping.look(&d, &unit_pairs, 1.0, th) {
+            out.decision = Some((dec.look, dec.interval, dec.call));
         }
     }
+    out.looks = stopping.looks().to_vec();
     out.during = EnvDelta::total(&during);
     out.wall_time = start.elapsed();
     // After the clock: the outputs of one more iteration of each variant of the first pair.
@@ -411,22 +422,11 @@ pub fn duet_listening(
     Ok(out)
 }
 
-/// The interval at one look: the units' Wilcoxon interval, widened by the worker pairs' random
-/// effect ([`sequential::with_pair_effect`]).
-fn interval(d: &[f64], units: &[Unit], alpha: f64) -> Option<ShiftInterval> {
-    let i = sequential::shift_interval(d, alpha)?;
-    let pairs: Vec<u32> = units.iter().map(|u| u.pair).collect();
-    Some(sequential::with_pair_effect(i, d, &pairs).0)
-}
-
-/// The between-pair sd of the units' log ratios (0 when the pairs agree).
+/// The between-pair sd counted in the duet's interval (the prior pooled with the pairs' own).
 pub fn pair_sd(units: &[Unit]) -> f64 {
     let d: Vec<f64> = units.iter().map(|u| u.log_ratio).collect();
     let pairs: Vec<u32> = units.iter().map(|u| u.pair).collect();
-    match sequential::shift_interval(&d, 0.5) {
-        Some(i) => sequential::with_pair_effect(i, &d, &pairs).1,
-        None => 0.0,
-    }
+    sequential::pair_variance(&d, &pairs).0.sqrt()
 }
 
 /// A log ratio as a percent change.

@@ -2,12 +2,16 @@
 //! sentence a reader needs: the interval against the threshold, the knob that stopped an
 //! undecided run and the length that would decide it, a silent worker, contamination. Pure.
 
-use super::ab::{DuetOutcome, DuetStop, pair_sd, pct, threshold};
+use super::ab::{CATCH_MARGIN_PTS, DuetOutcome, DuetStop, pair_sd, pct, threshold};
 use super::drift;
-use super::sequential::{self, ALPHA, Call, ShiftInterval};
+use super::sequential::{self, ALPHA, Call};
+use super::stopping::FIRST_LOOK;
 use super::verdict::metric_of;
-use super::{BaselineUsed, ModelVerdict, PctInterval, RoundChange, Verdict, contamination};
+use super::{
+    BaselineUsed, Catch, DuetFacts, ModelVerdict, PctInterval, RoundChange, Verdict, contamination,
+};
 use crate::config::{Metric, Thresholds};
+use crate::stats::median;
 
 /// The verdict of a duet for model `name` on `cpu_model`. A duet that measured too little for
 /// an interval (nothing at all, when start-up ate the budget) is `inconclusive` with a sentence
@@ -25,18 +29,11 @@ pub fn verdict(
     let n = out.units.len();
     let between = pair_sd(&out.units);
     let test = format!(
-        "duet: {n} units (ABBA/BAAB, {} iteration(s) per block) on {} worker pair(s); Hodges-Lehmann estimate, Wilcoxon signed-rank interval{} at each of up to {} planned looks, alpha {ALPHA} spent quadratically (valid at every look)",
+        "duet: {n} units (AB/BA in random order, seed {}, {} iteration(s) per block) on {} worker pair(s); Hodges-Lehmann estimate, Wilcoxon signed-rank interval widened by the pairs' random effect (sd {:.1}%), group-sequential boundaries spending alpha {ALPHA} on the budget used; regressed = significantly slower and estimate above the threshold",
+        out.plan.seed,
         out.per_block,
         out.units.iter().map(|u| u.pair).max().map_or(0, |p| p + 1),
-        if between > 0.0 {
-            format!(
-                " widened by the worker pairs' random effect (between-pair sd {:.1}%)",
-                pct(between)
-            )
-        } else {
-            String::new()
-        },
-        sequential::LOOKS
+        pct(between),
     );
     let mut v = ModelVerdict {
         contamination: contamination::reasons_interleaved(&out.during),
@@ -64,13 +61,14 @@ pub fn verdict(
             .collect(),
         ..ModelVerdict::new(name, cpu_model, architecture, t, test)
     };
+    let th = threshold(t.max_regression_pct, t.min_abs_ms, a_ms.unwrap_or(f64::NAN));
+    v.duet = Some(facts(out, th, t.max_regression_pct));
     if t.metric == Metric::P95 {
         v.reasons.push(
             "the duet judges the typical latency (block medians); p95 is judged by `compare`"
                 .into(),
         );
     }
-    let th = threshold(t.max_regression_pct, t.min_abs_ms, a_ms.unwrap_or(f64::NAN));
     match &out.drift {
         Ok(d) => {
             if d.status == drift::DriftStatus::Changed {
@@ -102,48 +100,34 @@ pub fn verdict(
     v.noise_pct = Some(pct((i.high - i.low) / 2.0));
     v.mde_pct = finite(pct(sequential::minimum_detectable(&i, th)));
     let interval = format!(
-        "[{:+.1}%, {:+.1}%] ({:.1}% interval at look {} of {}, {} units)",
+        "[{:+.1}%, {:+.1}%] ({:.1}% interval, look {}, {} units)",
         pct(i.low),
         pct(i.high),
-        100.0 * (1.0 - look.alpha),
+        100.0 * (1.0 - i.alpha),
         out.looks
             .iter()
             .position(|l| *l == look)
             .map_or(0, |k| k + 1),
-        out.looks.len(),
         look.units
     );
+    let (e, th_pct) = (pct(i.estimate), pct(th));
     let (verdict, why) = match c {
         Call::Regressed => (
             Verdict::Regressed,
-            format!(
-                "{:+.1}%: the whole interval {interval} is above the {:.1}% threshold",
-                pct(i.estimate),
-                pct(th)
-            ),
+            format!("{e:+.1}%: slower than A, {interval}, and above the {th_pct:.1}% threshold"),
         ),
         Call::Improved => (
             Verdict::Improved,
-            format!(
-                "{:+.1}%: the whole interval {interval} is faster than -{:.1}%",
-                pct(i.estimate),
-                pct(th)
-            ),
+            format!("{e:+.1}%: faster than A, {interval}, and beyond -{th_pct:.1}%"),
         ),
         Call::Pass => (
             Verdict::Pass,
-            format!(
-                "{:+.1}%: the whole interval {interval} is below the {:.1}% threshold",
-                pct(i.estimate),
-                pct(th)
-            ),
+            format!("{e:+.1}%: the whole interval {interval} is below the {th_pct:.1}% threshold"),
         ),
         Call::Continue => (
             Verdict::Inconclusive,
             format!(
-                "{:+.1}%: the interval {interval} still straddles the {:.1}% threshold when {}",
-                pct(i.estimate),
-                pct(th),
+                "{e:+.1}%: undecided, {interval}, when {}",
                 stopped_by(out, architecture)
             ),
         ),
@@ -151,7 +135,7 @@ pub fn verdict(
     v.reasons.insert(0, why);
     if c == Call::Continue {
         v.reasons
-            .insert(1, undecided_fix(&i, th, look.units, out, architecture));
+            .insert(1, undecided_fix(v.duet.as_ref(), out, architecture));
     }
     v.verdict = verdict;
     if !v.contamination.is_empty() {
@@ -204,7 +188,7 @@ fn too_little(n: usize, out: &DuetOutcome, architecture: &str) -> String {
         (DuetStop::MaxUnits, _) => format!(
             "only {n} unit(s) measured, too few for an interval: {}\n  fix: raise --max-units to at least {}",
             stopped_by(out, architecture),
-            sequential::MIN_UNITS.max(n + 1)
+            (FIRST_LOOK + 2).max(n + 1)
         ),
         (_, 0) => format!(
             "no unit measured: starting and warming the workers took {wall:.0} s of the {budget:.0} s time budget\n  {}",
@@ -217,39 +201,67 @@ fn too_little(n: usize, out: &DuetOutcome, architecture: &str) -> String {
     }
 }
 
+/// The facts of a duet: its seed, clocks, looks, noise, and the length that would catch the
+/// threshold plus [`CATCH_MARGIN_PTS`] at that noise.
+fn facts(out: &DuetOutcome, th: f64, threshold_pct: f64) -> DuetFacts {
+    let d: Vec<f64> = out.units.iter().map(|u| u.log_ratio).collect();
+    let pairs: Vec<u32> = out.units.iter().map(|u| u.pair).collect();
+    let unit_sd = unit_sd(&d);
+    let (pair_var, k) = sequential::pair_variance(&d, &pairs);
+    let measuring_s = out.measuring.as_secs_f64();
+    let change = (1.0 + (threshold_pct.max(pct(th)) + CATCH_MARGIN_PTS) / 100.0).ln();
+    // The last look of a run of the needed length spends the whole error: its level is about
+    // that of one interval at ALPHA / 2 (the boundaries' final z is ~2.6 at ALPHA 0.02).
+    let catch = unit_sd.and_then(|sd| {
+        let units = sequential::units_to_catch(change, th, sd, pair_var, k, ALPHA / 2.0)?;
+        let per_unit = measuring_s / d.len().max(1) as f64;
+        Some(Catch {
+            change_pct: pct(change),
+            units: units.ceil() as u64,
+            seconds: (units.ceil() * per_unit).ceil(),
+        })
+    });
+    DuetFacts {
+        seed: out.plan.seed,
+        startup_s: out.startup.as_secs_f64(),
+        measuring_s,
+        unit_sd_pct: unit_sd.map(pct),
+        pair_sd_pct: Some(pct(pair_var.sqrt())),
+        looks: out.looks.clone(),
+        catch,
+    }
+}
+
+/// One unit's sd, robustly (1.4826 MAD); `None` below 3 units.
+pub fn unit_sd(d: &[f64]) -> Option<f64> {
+    if d.len() < 3 {
+        return None;
+    }
+    let m = median(d);
+    let dev: Vec<f64> = d.iter().map(|x| (x - m).abs()).collect();
+    Some(1.4826 * median(&dev)).filter(|s| s.is_finite())
+}
+
 /// What would have decided an undecided duet: at the noise it measured, how long a run would
-/// decide a change of the size it estimated (a noisy spell of a shared runner can need several
-/// times the default budget; docs/verdict.md, "The duet, measured").
-fn undecided_fix(
-    i: &ShiftInterval,
-    th: f64,
-    units: usize,
-    out: &DuetOutcome,
-    architecture: &str,
-) -> String {
-    let Some(k) = sequential::length_to_decide(i, th).filter(|k| *k <= 100.0) else {
+/// catch the threshold plus [`CATCH_MARGIN_PTS`] 19 times in 20 (start-up excluded). The
+/// estimate is not used: near the threshold it would make the length explode.
+fn undecided_fix(facts: Option<&DuetFacts>, out: &DuetOutcome, architecture: &str) -> String {
+    let Some(c) = facts.and_then(|f| f.catch.as_ref()) else {
         return format!(
-            "the estimate {:+.1}% is too close to the {:.1}% threshold for any practical run length to decide",
-            pct(i.estimate),
-            pct(th)
+            "at this run's noise no practical length catches the threshold plus {CATCH_MARGIN_PTS} points; fix: more --worker-pairs, or a quieter machine"
         );
     };
-    // The look saw `units`; the run measured `out.units` in its wall time (start-up included).
-    let per_unit = out.wall_time.as_secs_f64() / out.units.len().max(1) as f64;
-    let units = (units as f64 * k).ceil();
-    let secs = (units * per_unit).ceil();
-    // The number first: the PR comment cuts a reason at 120 characters.
-    let change = pct(i.estimate);
+    let (change, units, secs) = (c.change_pct, c.units, c.seconds);
     match out.stop {
         DuetStop::MaxUnits => format!(
-            "the {change:+.1}% measured needs about {units} units to decide at this run's noise (95% power)\n  fix: raise --max-units to about {units}"
+            "catching {change:+.1}% at this run's noise needs about {units} units\n  fix: raise --max-units to about {units}"
         ),
-        DuetStop::Unanswered(_) => format!(
-            "the {change:+.1}% measured needs about {units} units to decide at this run's noise (95% power)"
-        ),
+        DuetStop::Unanswered(_) => {
+            format!("catching {change:+.1}% at this run's noise needs about {units} units")
+        }
         _ => format!(
-            "the {change:+.1}% measured needs about {secs} s ({units} units) to decide at this run's noise (95% power; this run had {:.0} s)\n  fix: raise [thresholds.{architecture}] ab_time_budget_s to about {secs}, or run the duet on a quieter machine",
-            out.wall_time.as_secs_f64()
+            "catching {change:+.1}% at this run's noise needs about {secs:.0} s of measuring ({units} units; this run measured {:.0} s)\n  fix: raise [thresholds.{architecture}] ab_time_budget_s to about {secs:.0}, or use a quieter machine",
+            out.measuring.as_secs_f64()
         ),
     }
 }

@@ -7,12 +7,14 @@ pub mod ab;
 mod ab_verdict;
 pub mod accuracy;
 pub mod after_run;
+pub mod boundaries;
 pub mod comparability;
 pub mod contamination;
 pub mod drift;
 pub mod history;
 pub mod memory;
 pub mod sequential;
+pub mod stopping;
 pub mod verdict;
 pub mod workers;
 
@@ -129,6 +131,42 @@ pub struct ModelVerdict {
     /// operator type and node (for attribution only: the verdict never reads it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operators: Option<Attribution>,
+    /// Duet: how it measured (seed of the unit order, start-up and measuring time, the looks
+    /// and their boundaries, the noise it saw) and what length would catch a named change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duet: Option<DuetFacts>,
+}
+
+/// How a duet measured, for the reader who wants to re-run or question it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DuetFacts {
+    /// Seed of the random unit order (`--seed` repeats it).
+    pub seed: u64,
+    /// Starting and warming the workers, seconds: off the clock.
+    pub startup_s: f64,
+    /// Measuring, seconds: what the budget counts.
+    pub measuring_s: f64,
+    /// The sd of one unit's log ratio, percent (robust: 1.4826 MAD).
+    #[serde(default)]
+    pub unit_sd_pct: Option<f64>,
+    /// The between-pair sd counted in the interval (prior pooled with the pairs' own), percent.
+    #[serde(default)]
+    pub pair_sd_pct: Option<f64>,
+    /// Every look taken, with its boundary.
+    pub looks: Vec<boundaries::Look>,
+    /// The length that would catch a named slowdown at this run's noise.
+    #[serde(default)]
+    pub catch: Option<Catch>,
+}
+
+/// "A run of this length would catch this slowdown 19 times in 20", at a run's measured noise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Catch {
+    /// The named slowdown, percent: the threshold plus [`ab::CATCH_MARGIN_PTS`].
+    pub change_pct: f64,
+    pub units: u64,
+    /// Measuring seconds (start-up excluded) at this run's seconds per unit.
+    pub seconds: f64,
 }
 
 /// One `ab` round.
@@ -199,6 +237,7 @@ impl ModelVerdict {
             memory: None,
             accuracy: None,
             operators: None,
+            duet: None,
         }
     }
 }
@@ -236,6 +275,23 @@ impl ModelVerdict {
             self.baseline = None;
         }
         self.rounds.retain(|r| r.change_pct.is_finite());
+        if let Some(f) = &mut self.duet {
+            keep(&mut f.unit_sd_pct);
+            keep(&mut f.pair_sd_pct);
+            f.looks
+                .retain(|l| l.tau.is_finite() && l.spent.is_finite() && l.level.is_finite());
+            if f.catch
+                .as_ref()
+                .is_some_and(|c| !(c.change_pct.is_finite() && c.seconds.is_finite()))
+            {
+                f.catch = None;
+            }
+            for x in [&mut f.startup_s, &mut f.measuring_s] {
+                if !x.is_finite() {
+                    *x = 0.0;
+                }
+            }
+        }
         for x in [
             &mut self.threshold_pct,
             &mut self.min_abs_ms,

@@ -20,6 +20,20 @@ fn noisy_unit(rng: &mut ChaCha8Rng, sd: f64) -> f64 {
 }
 
 #[test]
+fn t_quantiles_match_the_tables() {
+    // Exact values: t(0.995; 4) 4.604, t(0.995; 6) 3.707, t(0.975; 10) 2.228.
+    for (p, df, exact) in [
+        (0.995, 4.0, 4.604),
+        (0.995, 6.0, 3.707),
+        (0.975, 10.0, 2.228),
+    ] {
+        let t = t_quantile(p, df);
+        assert!((t / exact - 1.0).abs() < 0.015, "{p} {df}: {t} vs {exact}");
+    }
+    assert!((t_quantile(0.975, 1e9) - normal_quantile(0.975)).abs() < 1e-6);
+}
+
+#[test]
 fn normal_quantiles_match_the_tables() {
     assert!((normal_quantile(0.975) - 1.959_964).abs() < 1e-6);
     assert!((normal_quantile(0.995) - 2.575_829).abs() < 1e-6);
@@ -113,35 +127,7 @@ fn one_stalled_unit_moves_the_interval_by_one_rank_not_by_its_size() {
 }
 
 #[test]
-fn looks_spend_the_whole_budget_quadratically_at_planned_counts() {
-    let looks = plan_looks(37, ALPHA);
-    assert_eq!(
-        looks.iter().map(|l| l.units).collect::<Vec<_>>(),
-        [12, 17, 22, 27, 32, 37]
-    );
-    let spent: f64 = looks.iter().map(|l| l.alpha).sum();
-    assert!((spent - ALPHA).abs() < 1e-12);
-    assert!((looks[0].alpha - ALPHA / 36.0).abs() < 1e-12);
-    assert!((looks[5].alpha - ALPHA * 11.0 / 36.0).abs() < 1e-12);
-    // A budget for fewer units than the first look: one look, the whole alpha.
-    assert_eq!(
-        plan_looks(9, ALPHA),
-        [Look {
-            units: 9,
-            alpha: ALPHA
-        }]
-    );
-    // Few distinct counts: no duplicate looks, still the whole alpha.
-    let short = plan_looks(14, ALPHA);
-    assert_eq!(
-        short.iter().map(|l| l.units).collect::<Vec<_>>(),
-        [12, 13, 14]
-    );
-    assert!((short.iter().map(|l| l.alpha).sum::<f64>() - ALPHA).abs() < 1e-12);
-}
-
-#[test]
-fn calls_follow_where_the_interval_lies() {
+fn calls_follow_where_the_interval_and_the_estimate_lie() {
     let t = 1.05f64.ln();
     let i = |low: f64, high: f64| ShiftInterval {
         estimate: (low + high) / 2.0,
@@ -150,6 +136,11 @@ fn calls_follow_where_the_interval_lies() {
         alpha: 0.01,
     };
     assert_eq!(call(&i(0.06, 0.2), t), Call::Regressed);
+    // Significantly slower and most likely beyond the threshold, though the interval still
+    // reaches below it: regressed, as `compare` would say.
+    assert_eq!(call(&i(0.01, 0.1), t), Call::Regressed);
+    // Significantly slower but most likely within the threshold: undecided.
+    assert_eq!(call(&i(0.005, 0.08), t), Call::Continue);
     assert_eq!(call(&i(-0.01, 0.04), t), Call::Pass);
     assert_eq!(call(&i(-0.2, -0.06), t), Call::Improved);
     assert_eq!(call(&i(0.0, 0.1), t), Call::Continue);
@@ -158,84 +149,94 @@ fn calls_follow_where_the_interval_lies() {
     let wide = minimum_detectable(&i(-0.05, 0.05), t);
     assert!(t < narrow && narrow < wide, "{narrow} {wide}");
     let se = 0.01 / normal_quantile(0.995);
-    assert!((narrow - (t + 0.01 + Z_POWER * se)).abs() < 1e-12);
+    assert!(
+        (narrow - (t + Z_POWER * se)).abs() < 1e-12,
+        "the threshold binds"
+    );
+    let se = 0.05 / normal_quantile(0.995);
+    assert!(
+        (wide - (normal_quantile(0.995) + Z_POWER) * se).abs() < 1e-12,
+        "zero binds"
+    );
 }
 
-/// A whole sequential run on simulated unit log-ratios: `units` available, threshold 2%.
+/// A whole sequential run on simulated unit log-ratios: `units` available, spread over 4 pairs
+/// in turn, looks on the unit count as information, threshold 2%.
 fn simulate(rng: &mut ChaCha8Rng, shift: f64, sd: f64, units: usize) -> (Call, usize) {
     let d: Vec<f64> = (0..units).map(|_| shift + noisy_unit(rng, sd)).collect();
-    let looks = plan_looks(units, ALPHA);
-    let (look, _, c) = judge(&d, &looks, 1.02f64.ln()).unwrap();
-    (c, look.units)
+    let p: Vec<u32> = (0..units as u32).map(|u| u % 4).collect();
+    let t = 1.02f64.ln();
+    let mut s = crate::compare::stopping::Stopping::new();
+    let mut last = (Call::Continue, units);
+    for n in 1..=units {
+        if s.due(n) || n == units {
+            let tau = n as f64 / units as f64;
+            if let Some(dec) = s.look(&d[..n], &p[..n], tau, t) {
+                last = (dec.call, n);
+                if dec.call != Call::Continue {
+                    break;
+                }
+            }
+        }
+    }
+    last
 }
 
-/// The false-alarm rate over many simulated A/A runs, with heavy tails and a budget of 37 units
-/// (the tiny encoder's 60 s): repeated looks must not push it past alpha / 2, and with a 2%
-/// threshold it is far below.
+/// The false-alarm rate over many simulated A/A runs, with heavy tails and a budget of 50 units
+/// (a 0.6 s model's 60 s): repeated looks must not push it past alpha / 2.
 #[test]
 fn repeated_looks_keep_false_alarms_rare_on_heavy_tailed_a_a_runs() {
     let mut rng = ChaCha8Rng::seed_from_u64(20261202);
-    let runs = 2000;
+    let runs = 1000;
     let mut regressed = 0;
     let mut passed = 0;
     for _ in 0..runs {
-        match simulate(&mut rng, 0.0, 0.05, 37).0 {
+        match simulate(&mut rng, 0.0, 0.05, 50).0 {
             Call::Regressed => regressed += 1,
             Call::Pass => passed += 1,
             _ => {}
         }
     }
     assert!(
-        regressed as f64 / runs as f64 <= 0.002,
+        regressed as f64 / runs as f64 <= ALPHA / 2.0,
         "{regressed} of {runs}"
     );
-    // ... and on the boundary itself (a true +2% change) at most alpha / 2 are called regressed.
-    let boundary = (0..runs)
-        .filter(|_| simulate(&mut rng, 1.02f64.ln(), 0.05, 37).0 == Call::Regressed)
-        .count();
-    assert!(
-        boundary as f64 / runs as f64 <= ALPHA / 2.0,
-        "{boundary} of {runs}"
-    );
-    // At this noise (5% per unit) the budget often ends undecided (`inconclusive`), never in a
-    // wrong call; at 3% most A/A runs pass within it.
     assert!(passed > 0, "{passed} of {runs}");
-    let quiet_passed = (0..1000)
-        .filter(|_| simulate(&mut rng, 0.0, 0.03, 37).0 == Call::Pass)
+    // The price of the rule: a true change exactly at the threshold is flagged about half the
+    // time (docs/verdict.md, the operating characteristic).
+    let boundary = (0..400)
+        .filter(|_| simulate(&mut rng, 1.02f64.ln(), 0.03, 50).0 == Call::Regressed)
         .count();
-    assert!(
-        quiet_passed > 750,
-        "{quiet_passed} of 1000 (824 with this seed)"
-    );
+    assert!((100..=300).contains(&boundary), "{boundary} of 400");
 }
 
 /// Power at a known shift, and early stopping for a large one.
 #[test]
 fn real_slowdowns_are_caught_and_large_ones_early() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let runs = 1000;
+    let runs = 400;
     let caught = (0..runs)
-        .filter(|_| simulate(&mut rng, 1.07f64.ln(), 0.04, 37).0 == Call::Regressed)
+        .filter(|_| simulate(&mut rng, 1.05f64.ln(), 0.04, 50).0 == Call::Regressed)
         .count();
     assert!(
         caught as f64 / runs as f64 >= 0.95,
-        "+7%: {caught} of {runs}"
+        "+5%: {caught} of {runs}"
     );
     let mut at = Vec::new();
-    for _ in 0..200 {
-        let (c, units) = simulate(&mut rng, 1.2f64.ln(), 0.05, 37);
+    for _ in 0..100 {
+        let (c, units) = simulate(&mut rng, 1.2f64.ln(), 0.05, 50);
         assert_eq!(c, Call::Regressed);
         at.push(units as f64);
     }
-    assert_eq!(
-        median(&at),
-        MIN_UNITS as f64,
-        "+20% is called at the first look"
+    assert!(
+        median(&at) <= 10.0,
+        "+20% is called at the first look that can exclude zero: {}",
+        median(&at)
     );
 }
 
 #[test]
-fn the_pair_effect_widens_only_when_pairs_disagree_beyond_their_own_noise() {
+fn the_pair_effect_widens_by_the_prior_and_more_when_pairs_disagree() {
     // 4 pairs of 6 units each, unit noise +-0.01 around each pair's centre.
     let noise = [-0.01, 0.004, 0.01, -0.004, 0.0, 0.002];
     let units = |centres: [f64; 4]| -> (Vec<f64>, Vec<u32>) {
@@ -249,15 +250,18 @@ fn the_pair_effect_widens_only_when_pairs_disagree_beyond_their_own_noise() {
         }
         (d, p)
     };
-    // Pairs that agree: unchanged.
+    // Pairs that agree: the prior pooled with their own estimate of zero (2 df of their own).
+    let pooled = PAIR_SD_PRIOR * (PAIR_PRIOR_DF / (PAIR_PRIOR_DF + 2.0)).sqrt();
     let (d, p) = units([0.0; 4]);
     let i = shift_interval(&d, 0.01).unwrap();
-    assert_eq!(with_pair_effect(i, &d, &p), (i, 0.0));
-    // A pure warm-up-order effect (even pairs -2%, odd +2%) is a fixed effect: unchanged.
+    let (w, tau) = with_pair_effect(i, &d, &p);
+    assert!((tau - pooled).abs() < 1e-12, "{tau}");
+    assert!(w.low < i.low && w.high > i.high);
+    // A pure warm-up-order effect (even pairs -2%, odd +2%) is a fixed effect: the same.
     let (d, p) = units([-0.02, 0.02, -0.02, 0.02]);
     let i = shift_interval(&d, 0.01).unwrap();
-    assert_eq!(with_pair_effect(i, &d, &p).1, 0.0);
-    // Pairs scattered at random (+-3%) beyond their noise: wider on both sides, same estimate.
+    assert!((with_pair_effect(i, &d, &p).1 - pooled).abs() < 1e-12);
+    // Pairs scattered at random (+-3%) beyond their noise: much wider, same estimate.
     let (d, p) = units([0.03, 0.0, -0.03, 0.01]);
     let i = shift_interval(&d, 0.01).unwrap();
     let (w, tau) = with_pair_effect(i, &d, &p);
@@ -266,43 +270,39 @@ fn the_pair_effect_widens_only_when_pairs_disagree_beyond_their_own_noise() {
         w.low < i.low && w.high > i.high && w.estimate == i.estimate,
         "{w:?} {i:?}"
     );
-    // Two pairs leave no degree of freedom beside the warm-up-order means: unchanged.
+    // Two pairs leave no degree of freedom beside the warm-up-order means: the prior alone.
     let two: Vec<usize> = (0..d.len()).filter(|&k| p[k] < 2).collect();
     let (d2, p2): (Vec<f64>, Vec<u32>) = two.iter().map(|&k| (d[k], p[k])).unzip();
     let i2 = shift_interval(&d2, 0.01).unwrap();
-    assert_eq!(with_pair_effect(i2, &d2, &p2), (i2, 0.0));
+    assert!((with_pair_effect(i2, &d2, &p2).1 - PAIR_SD_PRIOR).abs() < 1e-12);
 }
 
 #[test]
-fn the_length_to_decide_grows_as_the_square_of_the_margin() {
-    let z = normal_quantile(0.975);
-    let k = 1.0 + Z_POWER / z;
-    // Above the threshold: the lower side (0.02) plus power must fit in the gap (0.01).
-    let i = ShiftInterval {
-        estimate: 0.03,
-        low: 0.01,
-        high: 0.06,
-        alpha: 0.05,
-    };
-    let l = length_to_decide(&i, 0.02).unwrap();
-    assert!((l - (2.0 * k).powi(2)).abs() < 1e-9, "{l}");
-    // Below it: the upper side must come under it; half the gap, four times the length.
-    let j = ShiftInterval {
-        estimate: 0.0,
-        low: -0.03,
-        high: 0.03,
-        alpha: 0.05,
-    };
-    let far = length_to_decide(&j, 0.04).unwrap();
-    let near = length_to_decide(&j, 0.02).unwrap();
-    assert!((near / far - 4.0).abs() < 1e-9, "{near} {far}");
-    // Decided with room to spare: no longer run needed. On the threshold: no length decides.
-    let wide_margin = ShiftInterval {
-        estimate: 0.2,
-        low: 0.19,
-        high: 0.21,
-        alpha: 0.05,
-    };
-    assert_eq!(length_to_decide(&wide_margin, 0.02), Some(1.0));
-    assert_eq!(length_to_decide(&i, 0.03), None);
+fn the_length_to_catch_follows_the_power_arithmetic() {
+    // No pair variance: +5% over a 2% threshold, unit sd 4%, last level 1% (z 2.576): zero
+    // binds, se 0.01185, n = 1.047 sd^2 / se^2.
+    let se = 0.05 / (normal_quantile(0.995) + Z_POWER);
+    let n = units_to_catch(0.05, 0.02, 0.04, 0.0, 2, 0.01).unwrap();
+    assert!(
+        (n - 1.047 * 0.04f64.powi(2) / se.powi(2)).abs() < 0.5,
+        "{n}"
+    );
+    // Twice the noise, four times the units.
+    let n2 = units_to_catch(0.05, 0.02, 0.08, 0.0, 2, 0.01).unwrap();
+    assert!((n2 / n - 4.0).abs() < 0.05, "{n2} {n}");
+    // Near the threshold the estimate's margin binds instead.
+    let near = units_to_catch(0.025, 0.02, 0.04, 0.0, 2, 0.01).unwrap();
+    let se_near = 0.005 / Z_POWER;
+    assert!(
+        (near - 1.047 * 0.0016 / se_near.powi(2)).abs() < 0.5,
+        "{near}"
+    );
+    // The pairs' offsets cost units, and beyond a point no length makes up for them: more
+    // pairs do.
+    let with_pairs = units_to_catch(0.05, 0.02, 0.04, 0.0001, 6, 0.01).unwrap();
+    assert!(with_pairs > n, "{with_pairs} {n}");
+    assert_eq!(units_to_catch(0.05, 0.02, 0.04, 0.0004, 2, 0.01), None);
+    assert!(units_to_catch(0.05, 0.02, 0.04, 0.0004, 64, 0.01).is_some());
+    // Not above the threshold: no length.
+    assert_eq!(units_to_catch(0.02, 0.02, 0.04, 0.0, 2, 0.01), None);
 }
