@@ -28,7 +28,8 @@
 # Skips (exit 0, saying why) when not root or podman is missing, as check-image.sh does. Pods,
 # their volumes and the scratch files are removed on every exit (trap), failures included.
 #
-# Environment: CARGO_TARGET_DIR, CHECK_POD_WAIT_S, CHECK_POD_BREAK (a --break of job-to-pod.py).
+# Environment: CARGO_TARGET_DIR, CHECK_POD_WAIT_S, CHECK_POD_BREAK (a --break of job-to-pod.py),
+# BENCH_GATE (the binary that renders and reads the log; default: the release build).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,7 +38,8 @@ STATE="$TARGET_DIR/check-pod"
 # What scripts/check-image.sh leaves behind.
 IMAGE=localhost/bench-gate-check:runtime
 CONF="$TARGET_DIR/check-image/containers.conf"
-BIN="$TARGET_DIR/release/bench-gate"
+# The host side (render, read-log): the release binary the image holds, unless BENCH_GATE names another.
+BIN="${BENCH_GATE:-$TARGET_DIR/release/bench-gate}"
 POD_IMAGE=localhost/bench-gate-check:pod
 WAIT_S="${CHECK_POD_WAIT_S:-120}"
 PY=/usr/bin/python3
