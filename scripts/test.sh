@@ -13,6 +13,9 @@ cargo clippy --locked --all-targets -- -D warnings
 # smoke-tested under real cgroup limits, and the two images tests/image.rs compares with `ab`
 # (podman; as root, else skipped with the reason). The whole Dockerfile: check-image.sh --full.
 scripts/check-image.sh
+# The rendered Job's pod, played with `podman kube play` from check-image's image and checked from
+# the outside (user, read-only root, limits seen inside, the result k8s run reads from its log).
+scripts/check-pod.sh
 cargo test --locked
 # Validators: Kubernetes schemas for k8s/ and rendered Jobs, hadolint for the Dockerfile.
 scripts/check-manifests.sh

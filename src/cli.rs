@@ -169,6 +169,25 @@ pub enum K8sCommand {
     Render(K8sRenderArgs),
     /// Create the Job, wait for it, take the result from its log, delete it (always).
     Run(K8sRunArgs),
+    /// Take the result from a saved pod log exactly as `run` does (the same reader and file),
+    /// for checks that run the pod elsewhere (scripts/check-pod.sh plays it with podman).
+    #[command(hide = true)]
+    ReadLog(K8sReadLogArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct K8sReadLogArgs {
+    /// The pod's log: stdout and stderr of its container, as `kubectl logs` prints it.
+    #[arg(long, value_name = "FILE")]
+    pub log: PathBuf,
+
+    /// The pool the result is for: it is written as `<out-dir>/<pool>.json`, as `run` names it.
+    #[arg(long, default_value = "xeon")]
+    pub pool: String,
+
+    /// Folder for the result.
+    #[arg(long = "out-dir", default_value = ".", value_name = "DIR")]
+    pub out_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

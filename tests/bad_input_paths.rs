@@ -822,7 +822,7 @@ fn size_refuses_an_output_on_any_measurement_it_reads_or_another_output() {
 }
 
 #[test]
-fn k8s_run_refuses_a_pool_result_on_its_config_or_kubeconfig() {
+fn k8s_run_and_read_log_refuse_a_pool_result_on_their_inputs() {
     check_rows(&[
         row(
             &[
@@ -856,6 +856,22 @@ fn k8s_run_refuses_a_pool_result_on_its_config_or_kubeconfig() {
             "--out-dir",
             "@out/xeon.json",
             "--kubeconfig input",
+            None,
+        ),
+        row(
+            &[
+                "k8s",
+                "read-log",
+                "--log",
+                "@out/xeon.json",
+                "--pool",
+                "xeon",
+                "--out-dir",
+                "@out",
+            ],
+            "--out-dir",
+            "@out/xeon.json",
+            "--log input",
             None,
         ),
     ]);

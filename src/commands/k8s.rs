@@ -9,19 +9,36 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cli::{K8sCommand, K8sJobArgs, K8sRenderArgs, K8sRunArgs};
+use crate::cli::{K8sCommand, K8sJobArgs, K8sReadLogArgs, K8sRenderArgs, K8sRunArgs};
 use crate::config::Config;
 use crate::publish::k8s::render::{
     JobParams, LABEL_POOL, Manifest, RUNNER_NAME, TaintEffect, TolerationSpec, job, render_yaml,
+    thread_trap,
 };
-use crate::publish::k8s::run::{RunOpts, client_from_kubeconfig, run_pools};
+use crate::publish::k8s::run::{RunOpts, client_from_kubeconfig, extract_result, run_pools};
 use crate::result::{RunResult, write_atomic};
 
 pub fn k8s(cmd: &K8sCommand) -> Result<u8> {
     match cmd {
         K8sCommand::Render(a) => render(a),
         K8sCommand::Run(a) => run(a),
+        K8sCommand::ReadLog(a) => read_log(a),
     }
+}
+
+/// `k8s read-log`: what `run` does with a finished pod's log, from a saved log file.
+fn read_log(a: &K8sReadLogArgs) -> Result<u8> {
+    super::touches::k8s_read_log(a).check()?;
+    let log = std::fs::read_to_string(&a.log).with_context(|| {
+        format!(
+            "cannot read the pod log {}\n  fix: save it first (kubectl logs POD > FILE, podman logs CONTAINER > FILE 2>&1)",
+            a.log.display()
+        )
+    })?;
+    let json = extract_result(&log)?;
+    let result = save(&a.out_dir, &a.pool, &json)?;
+    println!("{}", crate::report::table::run_summary(&result));
+    Ok(0)
 }
 
 fn render(a: &K8sRenderArgs) -> Result<u8> {
@@ -106,7 +123,7 @@ fn save(dir: &Path, pool: &str, json: &str) -> Result<RunResult> {
 
 fn params(a: &K8sJobArgs, pool: &str) -> Result<JobParams> {
     // The config must be valid here too: a Job that fails on its config wastes a node.
-    Config::load(&a.config.config)?;
+    let config = Config::load(&a.config.config)?;
     let mut p = JobParams {
         image: a.image.clone(),
         namespace: a.namespace.clone(),
@@ -146,6 +163,14 @@ fn params(a: &K8sJobArgs, pool: &str) -> Result<JobParams> {
     }
     p.labels.insert(LABEL_POOL.to_string(), pool.to_string());
     p.check()?;
+    let threads: Vec<(&str, u16)> = config
+        .models
+        .iter()
+        .map(|m| (m.name.as_str(), m.session.intra_op_threads.get()))
+        .collect();
+    for w in thread_trap(&threads, p.cpus) {
+        eprintln!("warning: {w}");
+    }
     Ok(p)
 }
 

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use crate::baseline::{series, store};
 use crate::cli::{
     AbArgs, AbWorkerArgs, BaselineCommand, BaselineUpdateArgs, CiArgs, Command, CommentArgs,
-    CompareArgs, EnvArgs, K8sCommand, K8sJobArgs, K8sRunArgs, LoadArgs, ReportArgs, RunArgs,
-    SizeArgs, SweepArgs, TranscribeArgs, TrendArgs,
+    CompareArgs, EnvArgs, K8sCommand, K8sJobArgs, K8sReadLogArgs, K8sRunArgs, LoadArgs, ReportArgs,
+    RunArgs, SizeArgs, SweepArgs, TranscribeArgs, TrendArgs,
 };
 use crate::config::Config;
 use crate::result::{Output, ResultError, RunResult};
@@ -159,6 +159,7 @@ pub fn of(command: &Command) -> Touches {
         Command::Transcribe(a) => transcribe(a),
         Command::K8s(K8sCommand::Render(a)) => k8s_job(&a.job),
         Command::K8s(K8sCommand::Run(a)) => k8s_run(a),
+        Command::K8s(K8sCommand::ReadLog(a)) => k8s_read_log(a),
         Command::Size(a) => size(a),
         Command::Sweep(a) => sweep(a),
         Command::Load(a) => load(a),
@@ -218,6 +219,14 @@ pub fn k8s_run(a: &K8sRunArgs) -> Touches {
     for pool in k8s_pools(a) {
         t.write("--out-dir", Some(&k8s_result_path(&a.out_dir, &pool)));
     }
+    t
+}
+
+/// `k8s read-log` reads a saved pod log and writes the result where `k8s run` would.
+pub fn k8s_read_log(a: &K8sReadLogArgs) -> Touches {
+    let mut t = Touches::default();
+    t.read("--log", Some(&a.log));
+    t.write("--out-dir", Some(&k8s_result_path(&a.out_dir, &a.pool)));
     t
 }
 

@@ -51,9 +51,53 @@ pub fn isolation_warning(
     }
 }
 
+/// The thread trap, said before it is measured: more intra-op threads than the CPU quota.
+///
+/// Each busy thread draws on the same quota, so the kernel stops all of them for the rest of a
+/// period once it is spent (0.5 s became 2.0 s in the brief's incident). Whether a run is
+/// actually throttled depends on how busy the threads are and on the host; this warning does
+/// not, so a pod rendered with fewer CPUs than threads always says so in its result.
+///
+/// * `intra_op_threads`: the session's `intra_op_num_threads`.
+/// * `cpus`: the quota in CPUs (`None` = no quota: nothing to say).
+pub fn thread_trap_warning(intra_op_threads: u16, cpus: Option<f64>) -> Option<String> {
+    let cpus = cpus.filter(|c| c.is_finite() && *c > 0.0)?;
+    if intra_op_threads < 2 || f64::from(intra_op_threads) <= cpus + INTEGER_EPS {
+        return None;
+    }
+    Some(format!(
+        "thread trap: intra_op_threads = {intra_op_threads} but the CPU limit is {cpus} CPU: \
+         the threads share one quota and the kernel throttles all of them once it is spent, \
+         so latency grows instead of shrinking; set intra_op_threads <= {} or raise the CPU limit",
+        cpus.floor().max(1.0)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn more_threads_than_the_quota_is_the_thread_trap() {
+        let w = thread_trap_warning(2, Some(1.0)).expect("warns");
+        assert!(
+            w.starts_with("thread trap: intra_op_threads = 2 but the CPU limit is 1 CPU"),
+            "{w}"
+        );
+        assert!(w.contains("intra_op_threads <= 1"), "{w}");
+        let w = thread_trap_warning(4, Some(2.5)).expect("warns");
+        assert!(w.contains("<= 2 "), "{w}");
+    }
+
+    #[test]
+    fn threads_within_the_quota_or_no_quota_say_nothing() {
+        assert_eq!(thread_trap_warning(1, Some(1.0)), None);
+        assert_eq!(thread_trap_warning(2, Some(2.0)), None);
+        assert_eq!(thread_trap_warning(8, None), None);
+        // One thread under half a CPU is slow, not a trap (the isolation warning covers it).
+        assert_eq!(thread_trap_warning(1, Some(0.5)), None);
+        assert_eq!(thread_trap_warning(4, Some(f64::NAN)), None);
+    }
 
     #[test]
     fn no_quota_no_warning() {

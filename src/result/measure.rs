@@ -169,6 +169,10 @@ fn model_result(
     let mut warnings = Vec::new();
     warnings.extend(m.during.warnings());
     warnings.extend(env.isolation_warning());
+    warnings.extend(platform::isolation::thread_trap_warning(
+        model.session.intra_op_threads.get(),
+        env.cpu_limit_cpus(),
+    ));
     if n < 64 {
         warnings.push(format!("{n} iterations: p90/p95/p99 are rough at this sample size (a p90 needs >= 64 samples, a p99 >= 662)"));
     } else if n < 662 {

@@ -272,6 +272,25 @@ pub fn job(p: &JobParams) -> Job {
     }
 }
 
+/// Warnings for models that ask for more intra-op threads than the pod has whole CPUs: in the
+/// pod they share a quota of `cpus` and are throttled together (the thread trap). A real pod
+/// run (scripts/check-pod.sh) showed that nothing else says so when the host is busy enough to
+/// keep the threads from using their quota. `models`: each model's name and
+/// `intra_op_num_threads`.
+pub fn thread_trap(models: &[(&str, u16)], cpus: NonZeroU32) -> Vec<String> {
+    models
+        .iter()
+        .filter(|(_, threads)| u32::from(*threads) > cpus.get())
+        .map(|(name, threads)| {
+            format!(
+                "model {name}: intra_op_threads = {threads} but the pod gets {cpus} CPU (--pod-cpus): \
+                 the threads share that quota and are throttled together (the thread trap)\n  \
+                 fix: pass --pod-cpus {threads}, or set intra_op_threads <= {cpus} in the config"
+            )
+        })
+        .collect()
+}
+
 /// The identity `bench-gate k8s run` uses: a ServiceAccount and a Role limited to what it
 /// does in one namespace (create, follow and delete Jobs; read their pods and logs).
 pub fn rbac(namespace: &str, service_account: &str) -> (ServiceAccount, Role, RoleBinding) {

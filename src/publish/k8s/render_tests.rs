@@ -342,3 +342,22 @@ fn committed_manifests_match_render_output() {
         );
     }
 }
+
+#[test]
+fn more_threads_than_pod_cpus_is_named_with_both_fixes() {
+    let two = NonZeroU32::new(2).unwrap();
+    let w = thread_trap(&[("tiny", 1), ("base", 2), ("large", 4)], two);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("model large: intra_op_threads = 4 but the pod gets 2 CPU"),
+        "{}",
+        w[0]
+    );
+    assert!(
+        w[0].contains("--pod-cpus 4") && w[0].contains("intra_op_threads <= 2"),
+        "{}",
+        w[0]
+    );
+    assert!(thread_trap(&[("tiny", 1)], NonZeroU32::MIN).is_empty());
+    assert_eq!(thread_trap(&[("a", 2)], NonZeroU32::MIN).len(), 1);
+}
