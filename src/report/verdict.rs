@@ -121,7 +121,8 @@ pub fn verdict_table(r: &VerdictReport) -> String {
     out
 }
 
-/// `memory: 212 MiB vs 210 MiB (+1.0% [-1.5, +3.6]), pass (threshold 10%)`.
+/// `peak memory 212 MiB vs 210 MiB (+1.0% [-1.5, +3.6]), pass (threshold 10%)`; a duet's line
+/// gives each pair's change and the A/A floor instead of an interval, then ORT's arena.
 pub fn memory_line(m: &MemoryVerdict) -> String {
     let verdict = m
         .verdict
@@ -130,6 +131,28 @@ pub fn memory_line(m: &MemoryVerdict) -> String {
         .threshold_pct
         .map(|t| format!(" (threshold {t}%)"))
         .unwrap_or_default();
+    let arena = m
+        .arena
+        .as_ref()
+        .map(|a| format!("; {}", a.reason))
+        .unwrap_or_default();
+    if !m.pairs.is_empty() {
+        let each: Vec<String> = m
+            .pairs
+            .iter()
+            .map(|p| format!("{:+.1}%", p.change_pct))
+            .collect();
+        let floor = m
+            .noise_pct
+            .map(|f| format!("; A/A floor {f:.1}%"))
+            .unwrap_or_default();
+        return format!(
+            "peak memory {:.0} MiB vs {:.0} MiB (per pair {}{floor}), {verdict}{threshold}{arena}",
+            m.candidate_mb,
+            m.baseline_mb.unwrap_or(f64::NAN),
+            each.join(", ")
+        );
+    }
     match (m.baseline_mb, m.change_pct, m.ci_pct) {
         (Some(b), Some(c), Some(ci)) => format!(
             "peak memory {:.0} MiB vs {:.0} MiB ({c:+.1}% [{:+.1}, {:+.1}]), {verdict}{threshold}",
