@@ -7,8 +7,9 @@
 //! on the same blocks. Each pair's log ratio `r = ln(B/A)` is compared with the threshold
 //! `T = ln(1 + pct/100)` widened by a noise floor `f`, the larger of:
 //!
-//! - [`AA_FLOOR_PCT`]: the largest difference seen between two processes of the same model,
-//!   measured A/A (docs/verdict.md, "Memory in the duet"; `benches/memory_aa.py`);
+//! - the measured A/A floor: [`AA_FLOOR_PCT`], or [`AA_FLOOR_MIB`] of A's smallest peak when that
+//!   is more (a small model), from the differences seen between two processes of the same model
+//!   (docs/verdict.md, "Memory in the duet"; `benches/memory_aa.py`);
 //! - this run's own A/A spread: `ln(max/min)` of A's peaks over the pairs, and of B's (two
 //!   processes of one model each time), so a run whose processes disagree more than the
 //!   measured floor widens its own margin.
@@ -27,10 +28,14 @@ use serde::{Deserialize, Serialize};
 use super::Verdict;
 use super::memory::MemoryVerdict;
 
-/// Largest |ln(peak_i / peak_j)| between two processes of the same model holding the same
-/// blocks, percent: the change one pair's B/A shows with nothing changed. Measured A/A with
-/// `benches/memory_aa.py` (docs/verdict.md, "Memory in the duet").
+/// The A/A floor, relative part, percent: what one pair's B/A can show with nothing changed for
+/// a large model. Measured A/A with `benches/memory_aa.py` (docs/verdict.md, "Memory in the
+/// duet"): at most 0.41% between processes of the whisper-tiny encoder (release build) in the
+/// same allocation mode.
 pub const AA_FLOOR_PCT: f64 = 1.0;
+/// The A/A floor, absolute part, MiB: page bookkeeping moves a small model's peak by a similar
+/// number of MiB, a larger share of it (Silero VAD: up to 0.66 MiB, 1.25% of 53 MiB).
+pub const AA_FLOOR_MIB: f64 = 1.0;
 
 /// Two arena peaks of one side closer than this (percent of the larger) count as the same: ORT's
 /// figures for a fixed input are identical to the byte (docs/explain.md), this leaves room for
@@ -83,15 +88,30 @@ fn median(xs: &[f64]) -> f64 {
     crate::stats::median(xs)
 }
 
+/// The measured A/A floor, percent and MiB ([`AA_FLOOR_PCT`], [`AA_FLOOR_MIB`] in the duet).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Floor {
+    pub pct: f64,
+    pub mib: f64,
+}
+
+/// The floor the duet uses.
+pub const AA_FLOOR: Floor = Floor {
+    pct: AA_FLOOR_PCT,
+    mib: AA_FLOOR_MIB,
+};
+
 /// Judges the pairs' peaks `(a_mb, b_mb)` (all positive and finite) against `threshold_pct`,
-/// with `floor_pct` as the measured A/A floor ([`AA_FLOOR_PCT`] in the duet).
-pub fn judge(pairs: &[(f64, f64)], threshold_pct: Option<f64>, floor_pct: f64) -> MemoryVerdict {
+/// with `floor` as the measured A/A floor ([`AA_FLOOR`] in the duet).
+pub fn judge(pairs: &[(f64, f64)], threshold_pct: Option<f64>, floor: Floor) -> MemoryVerdict {
     let a: Vec<f64> = pairs.iter().map(|p| p.0).collect();
     let b: Vec<f64> = pairs.iter().map(|p| p.1).collect();
     let r: Vec<f64> = pairs.iter().map(|(a, b)| (b / a).ln()).collect();
     let (spread_a, spread_b) = (spread(&a), spread(&b));
-    let f = ln_pct(floor_pct).max(spread_a).max(spread_b);
-    let floor_from = if f > ln_pct(floor_pct) {
+    let smallest_a = a.iter().copied().fold(f64::INFINITY, f64::min);
+    let measured = ln_pct(floor.pct).max((1.0 + floor.mib / smallest_a).ln());
+    let f = measured.max(spread_a).max(spread_b);
+    let floor_from = if f > measured {
         let (side, xs) = if spread_a >= spread_b {
             ("A", &a)
         } else {
@@ -249,7 +269,7 @@ pub fn duet_memory(
     arena_mb: &[(f64, f64)],
     threshold_pct: Option<f64>,
 ) -> MemoryVerdict {
-    let mut v = judge(rss, threshold_pct, AA_FLOOR_PCT);
+    let mut v = judge(rss, threshold_pct, AA_FLOOR);
     if let Some(line) = arena(arena_mb, threshold_pct) {
         if line.verdict == Some(Verdict::Regressed) {
             v.verdict = Some(Verdict::Regressed);

@@ -146,10 +146,12 @@ pub fn memory_line(m: &MemoryVerdict) -> String {
             .noise_pct
             .map(|f| format!("; A/A floor {f:.1}%"))
             .unwrap_or_default();
+        let against = m
+            .baseline_mb
+            .map_or_else(String::new, |b| format!(" vs {b:.0} MiB"));
         return format!(
-            "peak memory {:.0} MiB vs {:.0} MiB (per pair {}{floor}), {verdict}{threshold}{arena}",
+            "peak memory {:.0} MiB{against} (per pair {}{floor}), {verdict}{threshold}{arena}",
             m.candidate_mb,
-            m.baseline_mb.unwrap_or(f64::NAN),
             each.join(", ")
         );
     }
@@ -236,4 +238,23 @@ pub fn baseline_list(files: &[(PathBuf, BaselineFile)]) -> String {
         ]);
     }
     format!("{t}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::memory_line;
+    use crate::compare::memory_pairs::duet_memory;
+
+    #[test]
+    fn a_duets_memory_line_gives_each_pair_the_floor_and_the_arena() {
+        let m = duet_memory(
+            &[(273.0, 290.0), (273.3, 290.2)],
+            &[(163.79, 163.79), (163.79, 163.79)],
+            Some(5.0),
+        );
+        assert_eq!(
+            memory_line(&m),
+            "peak memory 290 MiB vs 273 MiB (per pair +6.2%, +6.2%; A/A floor 1.0%), regressed (threshold 5%); ORT arena peak 163.8 MiB against 163.8 MiB (+0.0%, the same in every worker): within the 5% threshold"
+        );
+    }
 }
