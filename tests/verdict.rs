@@ -447,11 +447,19 @@ fn ab_of_a_model_with_itself_writes_a_complete_verdict() {
         .map(|r| r["first"].as_str().unwrap())
         .collect();
     assert_eq!(orders, ["ABBA", "BAAB", "ABBA", "BAAB"]);
-    // Every worker reported its peak memory after the clock stopped: B's median against A's.
+    // Every worker reported its peak memory after the clock stopped: B against A per pair.
     let mem = &v["models"][0]["memory"];
     assert!(mem["candidate_mb"].as_f64().unwrap() > 1.0, "{mem:#}");
     assert!(mem["baseline_mb"].as_f64().unwrap() > 1.0, "{mem:#}");
     assert_eq!(mem["runs_used"], 2, "one A peak per worker pair: {mem:#}");
+    let pairs = mem["pairs"].as_array().expect("each pair's peaks");
+    assert_eq!(pairs.len(), 2, "{mem:#}");
+    assert!(
+        pairs
+            .iter()
+            .all(|p| p["a_mb"].as_f64().unwrap() > 1.0 && p["change_pct"].is_number()),
+        "{mem:#}"
+    );
     assert!(v["models"][0]["latency_verdict"].is_string(), "{v:#}");
 }
 

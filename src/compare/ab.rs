@@ -356,8 +356,7 @@ pub fn duet_listening(
     out.looks = stopping.looks().to_vec();
     out.during = EnvDelta::total(&during);
     out.wall_time = start.elapsed();
-    // After the clock: the outputs of one more iteration of each variant of the first pair.
-    // A silent pair's workers were ended: nothing is asked of them.
+    // After the clock. A silent pair's workers were ended: nothing is asked of them.
     // The reasons already hold the whole sentence; its head is enough here.
     let not_asked = |why: &str| {
         format!(
@@ -374,6 +373,22 @@ pub fn duet_listening(
             .filter(|(s, _)| *s == p)
             .map(|(_, w)| w.clone())
     };
+    // First every pair's memory, read before anything else is asked (the outputs serialise
+    // whole tensors, the transcripts decode: both would raise pair 1's peaks alone), then one
+    // profiled pass per variant (first pair, same inputs; run-level, it leaves the session as
+    // it was for the outputs and transcripts after it).
+    let err = |e: anyhow::Error| format!("{e:#}");
+    for (p, (a, b)) in pairs.iter_mut().enumerate() {
+        if let Some(why) = skip(p) {
+            out.after.push((Err(why.clone()), Err(why)));
+            continue;
+        }
+        let profile = p == 0;
+        let after_a = a.after_run(profile).map_err(err);
+        let after_b = b.after_run(profile).map_err(err);
+        out.after.push((after_a, after_b));
+    }
+    // Then the outputs of one more iteration of each variant of the first pair.
     out.drift = match (pairs.first_mut(), skip(0)) {
         (Some((a, b)), None) => match (a.outputs(), b.outputs()) {
             (Ok(x), Ok(y)) => {
@@ -407,18 +422,6 @@ pub fn duet_listening(
         (_, Some(why)) => Err(why),
         (None, None) => Err("no worker pair started".into()),
     });
-    // Then every pair's memory, and one profiled pass per variant (first pair, same inputs).
-    let err = |e: anyhow::Error| format!("{e:#}");
-    for (p, (a, b)) in pairs.iter_mut().enumerate() {
-        if let Some(why) = skip(p) {
-            out.after.push((Err(why.clone()), Err(why)));
-            continue;
-        }
-        let profile = p == 0;
-        let after_a = a.after_run(profile).map_err(err);
-        let after_b = b.after_run(profile).map_err(err);
-        out.after.push((after_a, after_b));
-    }
     Ok(out)
 }
 

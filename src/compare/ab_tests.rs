@@ -579,8 +579,8 @@ fn a_silent_second_pair_leaves_the_first_pair_asked_after_the_clock() {
         out.stop
     );
     assert!(out.units.is_empty());
-    // Pair 1's B gave its outputs and memory; pair 2's was not asked.
-    assert_eq!(*asked.borrow(), ["outputs", "after_run"]);
+    // Pair 1's B gave its memory, then its outputs; pair 2's was not asked.
+    assert_eq!(*asked.borrow(), ["after_run", "outputs"]);
     assert!(out.drift.is_ok(), "{:?}", out.drift);
     assert_eq!(out.after.len(), 2);
     assert!(matches!(&out.after[1], (Err(a), _) if a.starts_with("not asked")));

@@ -1,15 +1,13 @@
 //! The duet's memory line and operator attribution, from what each worker reported once the
-//! clock stopped ([`AfterRun`]). Memory: variant A's peaks over the worker pairs stand where a
-//! baseline's history would, B's median peak is the candidate, judged by [`memory::judge`] (its
-//! noise from A's spread, with `assumed_memory_noise_pct` as the floor for few pairs). Operators:
-//! the first pair's profiled passes, diffed when latency regressed or improved.
+//! clock stopped ([`AfterRun`]). Memory: B against A within each worker pair, and ORT's arena
+//! where it is deterministic ([`memory_pairs`]); a pair whose A or B gave no peak is left out.
+//! Operators: the first pair's profiled passes, diffed when latency regressed or improved.
 
-use super::memory;
 use super::{ModelVerdict, Verdict};
+use super::{memory, memory_pairs};
 use crate::config::Thresholds;
 use crate::operators::{ATTRIBUTION_NOTE, Attribution};
 use crate::runner::profile::AfterRun;
-use crate::stats::median;
 
 /// One worker's report, or why it gave none.
 pub type Report = Result<AfterRun, String>;
@@ -18,39 +16,42 @@ pub type PairReports = [(Report, Report)];
 
 /// Adds memory (gated when `t.max_memory_regression_pct` is set) and, for a regressed or
 /// improved latency, the operators that changed, to a duet's verdict.
-pub fn apply(v: &mut ModelVerdict, after: &PairReports, t: &Thresholds, assumed_noise_pct: f64) {
+pub fn apply(v: &mut ModelVerdict, after: &PairReports, t: &Thresholds) {
     let latency = v.verdict;
     v.latency_verdict = Some(latency);
-    let peaks = |side: fn(&(Report, Report)) -> Option<f64>| {
+    let both = |of: fn(&AfterRun) -> Option<f64>| {
         after
             .iter()
-            .filter_map(side)
-            .filter(|m| *m > 0.0)
-            .collect::<Vec<f64>>()
+            .filter_map(|(a, b)| {
+                let x = of(a.as_ref().ok()?)?;
+                let y = of(b.as_ref().ok()?)?;
+                (x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite()).then_some((x, y))
+            })
+            .collect::<Vec<(f64, f64)>>()
     };
-    let a_mb = peaks(|p| p.0.as_ref().ok()?.peak_rss_mb);
-    let b_mb = peaks(|p| p.1.as_ref().ok()?.peak_rss_mb);
-    match (a_mb.is_empty(), b_mb.is_empty()) {
-        (false, false) => {
-            let mem = memory::judge(
-                &a_mb,
-                median(&b_mb),
-                t.max_memory_regression_pct,
-                assumed_noise_pct,
-            );
-            v.verdict = memory::combine(latency, mem.verdict);
-            if matches!(
-                mem.verdict,
-                Some(Verdict::Regressed | Verdict::Inconclusive)
-            ) {
-                v.reasons.extend(mem.reasons.iter().cloned());
-            }
-            v.memory = Some(mem);
-        }
-        _ => v.reasons.push(format!(
+    let rss = both(|r| r.peak_rss_mb);
+    // Every worker of every pair must report its arena, or it is not compared.
+    let arena = both(arena_peak_mb);
+    let arena = if arena.len() == after.len() {
+        arena
+    } else {
+        Vec::new()
+    };
+    if rss.is_empty() {
+        v.reasons.push(format!(
             "peak memory not compared: {}",
             first_error(after).unwrap_or("a worker reported no peak memory")
-        )),
+        ));
+    } else {
+        let mem = memory_pairs::duet_memory(&rss, &arena, t.max_memory_regression_pct);
+        v.verdict = memory::combine(latency, mem.verdict);
+        if matches!(
+            mem.verdict,
+            Some(Verdict::Regressed | Verdict::Inconclusive)
+        ) {
+            v.reasons.extend(mem.reasons.iter().cloned());
+        }
+        v.memory = Some(mem);
     }
     if !matches!(latency, Verdict::Regressed | Verdict::Improved) {
         return;
@@ -80,6 +81,11 @@ pub fn apply(v: &mut ModelVerdict, after: &PairReports, t: &Thresholds, assumed_
         }
         (Err(e), _) | (_, Err(e)) => v.reasons.push(format!("no per-operator comparison: {e}")),
     }
+}
+
+/// ORT's arena peak in use over a worker's graphs, MiB (`None`: no arena reported).
+fn arena_peak_mb(r: &AfterRun) -> Option<f64> {
+    (!r.arena.is_empty()).then(|| r.arena.iter().map(|g| g.peak_in_use_mb).sum())
 }
 
 fn first_error(after: &PairReports) -> Option<&str> {
@@ -123,7 +129,7 @@ mod tests {
             (report(201.0, None), report(241.0, None)),
         ];
         let mut v = verdict(Verdict::Pass);
-        apply(&mut v, &after, &gated(5.0), 1.0);
+        apply(&mut v, &after, &gated(5.0));
         let mem = v.memory.as_ref().unwrap();
         assert_eq!(mem.verdict, Some(Verdict::Regressed), "{mem:?}");
         assert_eq!((mem.baseline_mb, mem.candidate_mb), (Some(200.5), 240.5));
@@ -139,13 +145,67 @@ mod tests {
     fn equal_memory_passes_and_ungated_memory_is_only_shown() {
         let after = [(report(200.0, None), report(200.4, None))];
         let mut v = verdict(Verdict::Pass);
-        apply(&mut v, &after, &gated(5.0), 1.0);
+        apply(&mut v, &after, &gated(5.0));
         assert_eq!(v.memory.as_ref().unwrap().verdict, Some(Verdict::Pass));
         assert_eq!(v.verdict, Verdict::Pass);
         let mut v = verdict(Verdict::Pass);
-        apply(&mut v, &after, &DEFAULT_THRESHOLDS, 1.0);
+        apply(&mut v, &after, &DEFAULT_THRESHOLDS);
         assert_eq!(v.memory.as_ref().unwrap().verdict, None);
         assert_eq!(v.verdict, Verdict::Pass);
+    }
+
+    fn with_arena(mb: f64, arena_mb: f64) -> Result<AfterRun, String> {
+        Ok(AfterRun {
+            peak_rss_mb: Some(mb),
+            arena: vec![crate::workload::ArenaStats {
+                graph: "encoder".into(),
+                reserved_mb: arena_mb * 2.0,
+                peak_in_use_mb: arena_mb,
+                in_use_mb: 0.0,
+                allocations: 10,
+                extensions: 1,
+            }],
+            operators: None,
+        })
+    }
+
+    #[test]
+    fn the_issues_duet_regresses_on_its_pairs_and_shows_its_deterministic_arena() {
+        let after = [
+            (with_arena(273.0, 163.79), with_arena(290.0, 170.0)),
+            (with_arena(273.3, 163.79), with_arena(290.2, 170.0)),
+        ];
+        let mut v = verdict(Verdict::Pass);
+        apply(&mut v, &after, &gated(5.0));
+        let mem = v.memory.as_ref().unwrap();
+        assert_eq!(mem.verdict, Some(Verdict::Regressed), "{mem:?}");
+        assert_eq!(v.verdict, Verdict::Regressed);
+        assert_eq!(mem.pairs.len(), 2);
+        let arena = mem.arena.as_ref().expect("every worker reported an arena");
+        assert!(arena.deterministic, "{arena:?}");
+        assert_eq!(arena.verdict, Some(Verdict::Pass), "+3.8% is within 5%");
+        assert!(
+            v.reasons.iter().any(|r| r.contains("every pair beyond")),
+            "{:?}",
+            v.reasons
+        );
+    }
+
+    #[test]
+    fn a_pair_with_one_silent_side_is_left_out_of_the_memory_line() {
+        let after = [
+            (report(273.0, None), report(273.5, None)),
+            (
+                Err("not asked: variant B stopped answering".into()),
+                report(400.0, None),
+            ),
+        ];
+        let mut v = verdict(Verdict::Pass);
+        apply(&mut v, &after, &gated(5.0));
+        let mem = v.memory.as_ref().unwrap();
+        assert_eq!(mem.runs_used, 1, "{mem:?}");
+        assert_eq!(mem.verdict, Some(Verdict::Pass), "{mem:?}");
+        assert!(mem.arena.is_none(), "no worker reported an arena");
     }
 
     #[test]
@@ -154,7 +214,7 @@ mod tests {
         let b = [("MatMul", 51.0), ("Softmax", 30.0), ("Add", 5.0)];
         let after = [(report(200.0, Some(&a)), report(200.0, Some(&b)))];
         let mut v = verdict(Verdict::Regressed);
-        apply(&mut v, &after, &DEFAULT_THRESHOLDS, 1.0);
+        apply(&mut v, &after, &DEFAULT_THRESHOLDS);
         let ops = v.operators.as_ref().expect("attribution");
         assert_eq!(ops.diff.by_op[0].name, "Softmax", "{ops:?}");
         assert!(ops.baseline_source.starts_with("variant A"));
@@ -167,7 +227,7 @@ mod tests {
             report(200.0, None),
         )];
         let mut v = verdict(Verdict::Regressed);
-        apply(&mut v, &after, &gated(5.0), 1.0);
+        apply(&mut v, &after, &gated(5.0));
         assert!(v.memory.is_none());
         assert_eq!(v.verdict, Verdict::Regressed);
         let said: Vec<&String> = v

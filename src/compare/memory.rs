@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::PctInterval;
+use super::memory_pairs::{ArenaLine, PairPeaks};
 use super::verdict::{Decision, HistoryPoint, Rule, Verdict, decide, estimate_vs_history};
 
 /// The memory line of a model's verdict.
@@ -29,9 +30,50 @@ pub struct MemoryVerdict {
     /// Half-width of that interval: the change the noise alone can make, percent.
     pub noise_pct: Option<f64>,
     pub threshold_pct: Option<f64>,
-    /// History runs with a recorded peak.
+    /// History runs with a recorded peak (duet: worker pairs).
     pub runs_used: usize,
     pub reasons: Vec<String>,
+    /// Duet: each worker pair's peaks and B against A ([`super::memory_pairs`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pairs: Vec<PairPeaks>,
+    /// Duet: ORT's arena peak per worker, gated where deterministic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arena: Option<ArenaLine>,
+}
+
+impl MemoryVerdict {
+    /// Every number finite or absent (see `ModelVerdict::finite_or_absent`); `false` when the
+    /// line itself has no finite peak and must go.
+    pub fn finite_or_absent(&mut self) -> bool {
+        fn keep(x: &mut Option<f64>) {
+            if x.is_some_and(|v| !v.is_finite()) {
+                *x = None;
+            }
+        }
+        for x in [
+            &mut self.baseline_mb,
+            &mut self.change_pct,
+            &mut self.noise_pct,
+            &mut self.threshold_pct,
+        ] {
+            keep(x);
+        }
+        if self
+            .ci_pct
+            .is_some_and(|i| !(i.low.is_finite() && i.high.is_finite()))
+        {
+            self.ci_pct = None;
+        }
+        self.pairs
+            .retain(|p| p.a_mb.is_finite() && p.b_mb.is_finite() && p.change_pct.is_finite());
+        if let Some(a) = &mut self.arena {
+            keep(&mut a.change_pct);
+            if !a.a_mb.iter().chain(&a.b_mb).all(|x| x.is_finite()) {
+                self.arena = None;
+            }
+        }
+        self.candidate_mb.is_finite()
+    }
 }
 
 /// Judges `candidate_mb` against `history_mb` (the peaks of comparable history runs).
@@ -51,6 +93,8 @@ pub fn judge(
         threshold_pct,
         runs_used: history_mb.len(),
         reasons: Vec::new(),
+        pairs: Vec::new(),
+        arena: None,
     };
     let points: Vec<HistoryPoint> = history_mb
         .iter()

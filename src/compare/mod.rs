@@ -13,6 +13,7 @@ pub mod contamination;
 pub mod drift;
 pub mod history;
 pub mod memory;
+pub mod memory_pairs;
 pub mod sequential;
 pub mod stopping;
 pub mod verdict;
@@ -301,23 +302,8 @@ impl ModelVerdict {
                 *x = 0.0;
             }
         }
-        if self
-            .memory
-            .as_ref()
-            .is_some_and(|m| !m.candidate_mb.is_finite())
-        {
+        if self.memory.as_mut().is_some_and(|m| !m.finite_or_absent()) {
             self.memory = None;
-        }
-        if let Some(m) = &mut self.memory {
-            for x in [
-                &mut m.baseline_mb,
-                &mut m.change_pct,
-                &mut m.noise_pct,
-                &mut m.threshold_pct,
-            ] {
-                keep(x);
-            }
-            keep_interval(&mut m.ci_pct);
         }
     }
 }

@@ -110,7 +110,7 @@ pub fn duet_verdict(
             crate::compare::ab::verdict(name, &cpu.model, &cpu.architecture, t, &out)
         }
     };
-    super::after_run::apply(&mut v, &out.after, t, config.gate.assumed_memory_noise_pct);
+    super::after_run::apply(&mut v, &out.after, t);
     if let Some(heard) = &out.accuracy {
         let pair = heard.as_ref().map(|(a, b)| (a, b)).map_err(Clone::clone);
         super::accuracy::apply(&mut v, pair, t);

@@ -77,6 +77,8 @@ mod tests {
             threshold_pct: Some(10.0),
             runs_used: 3,
             reasons: vec![],
+            pairs: vec![],
+            arena: None,
         });
         let v = VerdictReport::new(Mode::Compare, vec![m], false);
         let a = annotations(&v);

@@ -27,12 +27,20 @@ pub fn memory_only(r: &Row) -> bool {
             .is_some_and(|l| l != super::input::Outcome::Regressed)
 }
 
-/// ` (99% CI +8.0% … +12.1%, threshold 10%)` for a memory line.
+/// ` (99% CI +8.0% … +12.1%, threshold 10%)` for a memory line; a duet's gives each pair's
+/// change and the A/A floor instead: ` (per pair +6.2%, +6.2%, A/A floor 1.0%, threshold 5%)`.
 pub fn memory_ci_and_threshold(m: Option<&MemoryView>) -> String {
     let Some(m) = m else {
         return String::new();
     };
     let mut parts = Vec::new();
+    if !m.pairs.is_empty() {
+        let each: Vec<String> = m.pairs.iter().map(|p| pct(Some(p.change_pct))).collect();
+        parts.push(format!("per pair {}", each.join(", ")));
+        if let Some(f) = m.noise_pct.filter(|f| f.is_finite()) {
+            parts.push(format!("A/A floor {f:.1}%"));
+        }
+    }
     if let Some(ci) = m.ci_pct {
         parts.push(format!(
             "99% CI {} … {}",
@@ -96,6 +104,10 @@ pub fn memory(w: &mut String, rows: &[Row], max_rows: Option<usize>) {
         };
         let badge = m.verdict.map_or("—", |v| v.badge());
         let _ = writeln!(w, "- {}: {against}: {badge}", inline(&r.verdict.model));
+        if let Some(a) = &m.arena {
+            let badge = a.verdict.map_or("not gated", |v| v.badge());
+            let _ = writeln!(w, "  - {}: {badge}", inline(&a.reason));
+        }
     }
     w.push('\n');
 }

@@ -170,6 +170,35 @@ pub struct MemoryView {
     pub ci_pct: Option<PctInterval>,
     #[serde(default)]
     pub threshold_pct: Option<f64>,
+    /// Duet: the A/A floor the pairs were judged with, percent.
+    #[serde(default)]
+    pub noise_pct: Option<f64>,
+    /// Duet: each worker pair's B against A.
+    #[serde(default)]
+    pub pairs: Vec<MemoryPairView>,
+    /// Duet: ORT's arena peak, gated where deterministic.
+    #[serde(default)]
+    pub arena: Option<ArenaView>,
+}
+
+/// One worker pair's peaks in a duet's memory line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryPairView {
+    pub a_mb: f64,
+    pub b_mb: f64,
+    pub change_pct: f64,
+}
+
+/// ORT's arena peak in a duet's memory line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArenaView {
+    /// `None`: shown, not gated.
+    #[serde(default)]
+    pub verdict: Option<Outcome>,
+    #[serde(default)]
+    pub deterministic: bool,
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// Output drift as the report reads it.

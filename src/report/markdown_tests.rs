@@ -626,6 +626,9 @@ fn explained_regression() -> ReportInput {
             high: 2.8,
         }),
         threshold_pct: Some(10.0),
+        noise_pct: None,
+        pairs: vec![],
+        arena: None,
     });
     v.operators = Some(crate::operators::Attribution {
         note: crate::operators::ATTRIBUTION_NOTE.into(),
@@ -690,6 +693,9 @@ fn a_memory_only_regression_says_memory_in_the_headline() {
             high: 28.0,
         }),
         threshold_pct: Some(10.0),
+        noise_pct: None,
+        pairs: vec![],
+        arena: None,
     });
     let md = render(&full_input(verdict(vec![v])));
     let headline = md.lines().nth(1).unwrap();
@@ -698,6 +704,37 @@ fn a_memory_only_regression_says_memory_in_the_headline() {
         "**bench-gate**: ❌ **regressed**: peak memory grew by +25.0% on Intel(R) Xeon(R) Platinum 8480+: whisper-tiny (99% CI +22.0% … +28.0%, threshold 10%)"
     );
     assert!(md.contains("| 640 MiB (+25.0%) | ❌ regressed |"), "{md}");
+}
+
+#[test]
+fn a_duets_memory_line_gives_each_pair_the_floor_and_the_arena() {
+    let mut v = model_verdict("encoder", Outcome::Regressed, Some(29.0));
+    v.latency_verdict = Some(Outcome::Regressed);
+    let pair = |a_mb, b_mb, change_pct| MemoryPairView {
+        a_mb,
+        b_mb,
+        change_pct,
+    };
+    v.memory = Some(MemoryView {
+        verdict: Some(Outcome::Regressed),
+        candidate_mb: 290.1,
+        baseline_mb: Some(273.15),
+        change_pct: Some(6.2),
+        ci_pct: None,
+        threshold_pct: Some(5.0),
+        noise_pct: Some(1.0),
+        pairs: vec![pair(273.0, 290.0, 6.23), pair(273.3, 290.2, 6.18)],
+        arena: Some(ArenaView {
+            verdict: Some(Outcome::Regressed),
+            deterministic: true,
+            reason: "ORT arena peak 180.0 MiB against 163.8 MiB (+9.9%, the same in every worker): beyond the 5% threshold".into(),
+        }),
+    });
+    let md = render(&full_input(verdict(vec![v])));
+    assert!(
+        md.contains("- encoder: 290 MiB against 273 MiB, +6.2% (per pair +6.2%, +6.2%, A/A floor 1.0%, threshold 5%): ❌ regressed\n  - ORT arena peak 180.0 MiB against 163.8 MiB (+9.9%, the same in every worker): beyond the 5% threshold: ❌ regressed\n"),
+        "{md}"
+    );
 }
 
 #[test]

@@ -277,6 +277,8 @@ mod round_trip {
                 threshold_pct: None,
                 runs_used: 1,
                 reasons: vec![],
+                pairs: vec![],
+                arena: None,
             });
             let json = VerdictReport::new(Mode::Ab, vec![m], false).to_json();
             proptest::prop_assert!(!json.contains("NaN") && !json.contains("inf"), "{}", json);

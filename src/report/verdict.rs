@@ -121,7 +121,8 @@ pub fn verdict_table(r: &VerdictReport) -> String {
     out
 }
 
-/// `memory: 212 MiB vs 210 MiB (+1.0% [-1.5, +3.6]), pass (threshold 10%)`.
+/// `peak memory 212 MiB vs 210 MiB (+1.0% [-1.5, +3.6]), pass (threshold 10%)`; a duet's line
+/// gives each pair's change and the A/A floor instead of an interval, then ORT's arena.
 pub fn memory_line(m: &MemoryVerdict) -> String {
     let verdict = m
         .verdict
@@ -130,6 +131,30 @@ pub fn memory_line(m: &MemoryVerdict) -> String {
         .threshold_pct
         .map(|t| format!(" (threshold {t}%)"))
         .unwrap_or_default();
+    let arena = m
+        .arena
+        .as_ref()
+        .map(|a| format!("; {}", a.reason))
+        .unwrap_or_default();
+    if !m.pairs.is_empty() {
+        let each: Vec<String> = m
+            .pairs
+            .iter()
+            .map(|p| format!("{:+.1}%", p.change_pct))
+            .collect();
+        let floor = m
+            .noise_pct
+            .map(|f| format!("; A/A floor {f:.1}%"))
+            .unwrap_or_default();
+        let against = m
+            .baseline_mb
+            .map_or_else(String::new, |b| format!(" vs {b:.0} MiB"));
+        return format!(
+            "peak memory {:.0} MiB{against} (per pair {}{floor}), {verdict}{threshold}{arena}",
+            m.candidate_mb,
+            each.join(", ")
+        );
+    }
     match (m.baseline_mb, m.change_pct, m.ci_pct) {
         (Some(b), Some(c), Some(ci)) => format!(
             "peak memory {:.0} MiB vs {:.0} MiB ({c:+.1}% [{:+.1}, {:+.1}]), {verdict}{threshold}",
@@ -213,4 +238,23 @@ pub fn baseline_list(files: &[(PathBuf, BaselineFile)]) -> String {
         ]);
     }
     format!("{t}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::memory_line;
+    use crate::compare::memory_pairs::duet_memory;
+
+    #[test]
+    fn a_duets_memory_line_gives_each_pair_the_floor_and_the_arena() {
+        let m = duet_memory(
+            &[(273.0, 290.0), (273.3, 290.2)],
+            &[(163.79, 163.79), (163.79, 163.79)],
+            Some(5.0),
+        );
+        assert_eq!(
+            memory_line(&m),
+            "peak memory 290 MiB vs 273 MiB (per pair +6.2%, +6.2%; A/A floor 1.0%), regressed (threshold 5%); ORT arena peak 163.8 MiB against 163.8 MiB (+0.0%, the same in every worker): within the 5% threshold"
+        );
+    }
 }
