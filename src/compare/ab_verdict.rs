@@ -141,7 +141,7 @@ pub fn verdict(
         Call::Continue => (
             Verdict::Inconclusive,
             format!(
-                "{:+.1}%: the interval {interval} still straddles the {:.1}% threshold when {}",
+                "{:+.1}%: the interval {interval} still straddles the {:.1}% threshold; {}",
                 pct(i.estimate),
                 pct(th),
                 stopped_by(out, architecture)
@@ -190,7 +190,7 @@ fn stopped_by(out: &DuetOutcome, architecture: &str) -> String {
 
 /// Why a duet with too few units for an interval decided nothing, and what to change: the
 /// budget must hold start-up, warm-up and a dozen units; `--max-units` must allow an interval.
-/// The first line is short: the PR comment's headline quotes it.
+/// The first line is short: the PR comment's headline quotes its leading sentences whole.
 fn too_little(n: usize, out: &DuetOutcome, architecture: &str) -> String {
     let wall = out.wall_time.as_secs_f64();
     let budget = out.plan.budget.as_secs_f64();
@@ -238,7 +238,7 @@ fn undecided_fix(
     let per_unit = out.wall_time.as_secs_f64() / out.units.len().max(1) as f64;
     let units = (units as f64 * k).ceil();
     let secs = (units * per_unit).ceil();
-    // The number first: the PR comment cuts a reason at 120 characters.
+    // The number first: the PR comment keeps a reason's leading sentences when room is short.
     let change = pct(i.estimate);
     match out.stop {
         DuetStop::MaxUnits => format!(
