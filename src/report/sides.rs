@@ -22,15 +22,18 @@ impl Sides {
     /// Read from the verdict: its `mode`, and for a duet the label of side A
     /// (`variant A (base)` when `ci` ran it).
     pub fn of(v: &VerdictView) -> Sides {
-        if v.mode.as_deref() != Some("ab") {
-            return Sides::History;
-        }
-        let base = v.models.iter().any(|m| {
-            m.baseline
-                .as_ref()
-                .is_some_and(|b| b.source.trim_end().ends_with(BASE_LABEL))
-        });
-        if base {
+        let sources = v.models.iter().filter_map(|m| m.baseline.as_ref());
+        Sides::from_parts(
+            v.mode.as_deref() == Some("ab"),
+            sources.map(|b| b.source.as_str()),
+        )
+    }
+
+    /// From whether the verdict is a duet's and the sources its models were compared with.
+    pub fn from_parts<'a>(duet: bool, mut sources: impl Iterator<Item = &'a str>) -> Sides {
+        if !duet {
+            Sides::History
+        } else if sources.any(|s| s.trim_end().ends_with(BASE_LABEL)) {
             Sides::BaseHead
         } else {
             Sides::Variants
