@@ -190,8 +190,15 @@ fn the_duet_of_base_and_head_decides_and_compare_is_a_second_opinion() {
     let second: serde_json::Value = read_json(&dir.path().join("compare.json"));
     assert_eq!(second["mode"], "compare");
     assert_eq!(second["verdict"], "no_baseline");
+    assert_eq!(m["baseline"]["source"], "variant A (base)", "{m}");
     let md = std::fs::read_to_string(dir.path().join("comment.md")).unwrap();
     assert!(md.contains("**Second opinion**"), "{md}");
+    // The duet's columns say base and head, never the history's words.
+    assert!(
+        md.contains("| Base median | Head median | Base p95 | Head p95 |"),
+        "{md}"
+    );
+    assert!(!md.contains("This run median"), "{md}");
 }
 
 #[test]

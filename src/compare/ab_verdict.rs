@@ -127,7 +127,7 @@ pub fn verdict(
         Call::Continue => (
             Verdict::Inconclusive,
             format!(
-                "{e:+.1}%: undecided, {interval}, when {}",
+                "{e:+.1}%: undecided, {interval}; {}",
                 stopped_by(out, architecture)
             ),
         ),
@@ -174,7 +174,7 @@ fn stopped_by(out: &DuetOutcome, architecture: &str) -> String {
 
 /// Why a duet with too few units for an interval decided nothing, and what to change: the
 /// budget must hold start-up, warm-up and a dozen units; `--max-units` must allow an interval.
-/// The first line is short: the PR comment's headline quotes it.
+/// The first line is short: the PR comment's headline quotes its leading sentences whole.
 fn too_little(n: usize, out: &DuetOutcome, architecture: &str) -> String {
     let wall = out.wall_time.as_secs_f64();
     let budget = out.plan.budget.as_secs_f64();

@@ -189,7 +189,8 @@ pub struct PctInterval {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BaselineUsed {
-    /// The baseline file (`compare`) or "A: <what>" (`ab`).
+    /// The baseline file (`compare`), or side A of a duet as its launch names it: `variant A`
+    /// (`ab`), `variant A (base)` (`ci`); the comment's columns say base and head for the latter.
     pub source: String,
     /// The baseline's metric, ms: the median of the history runs' metrics (`ab`: variant A).
     pub center_ms: f64,

@@ -110,6 +110,10 @@ pub fn duet_verdict(
             crate::compare::ab::verdict(name, &cpu.model, &cpu.architecture, t, &out)
         }
     };
+    // Side A as its launch names it (`A`, or `A (base)` in `ci`): the comment's columns follow.
+    if let Some(b) = v.baseline.as_mut() {
+        b.source = format!("variant {}", launches[0].label);
+    }
     super::after_run::apply(&mut v, &out.after, t);
     if let Some(heard) = &out.accuracy {
         let pair = heard.as_ref().map(|(a, b)| (a, b)).map_err(Clone::clone);

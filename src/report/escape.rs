@@ -5,11 +5,13 @@
 //! table (a `|` adds a column, a newline ends the row), inject HTML (`<script>`, `<img>`,
 //! an unclosed `<details>`), ping people (`@org/team`) or bloat the comment past GitHub's size
 //! limit. Everything that did not come from bench-gate's own format strings goes through
-//! [`inline`] (markdown and table cells) or [`mermaid_label`] (chart labels) first.
+//! [`inline`] (names in markdown and table cells) or [`mermaid_label`] (chart labels) first;
+//! sentences (reasons, warnings) are escaped whole by `report::sentences`, never cut here.
 
-/// Longest escaped string kept, in characters of the input; longer ones end in an ellipsis.
+/// Longest escaped name kept, in characters of the input; longer ones end in an ellipsis.
 /// Enough for any real CPU model string or model name, small enough that 200 hostile names
-/// cannot push the comment over GitHub's limit.
+/// cannot push the comment over GitHub's limit. Sentences are never cut: see
+/// `report::sentences`.
 pub const MAX_INLINE_CHARS: usize = 120;
 
 /// Longest Mermaid label kept, in characters: the chart's x axis has little room.

@@ -303,7 +303,8 @@ pub struct PctInterval {
 /// What the candidate was compared with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BaselineView {
-    /// The baseline file (`compare`) or "A: <what>" (`ab`).
+    /// The baseline file (`compare`), or side A of a duet: `variant A` (`ab`), `variant A
+    /// (base)` (`ci`).
     #[serde(default)]
     pub source: String,
     /// The baseline's metric, milliseconds.

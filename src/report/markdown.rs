@@ -6,7 +6,8 @@
 //!
 //! GitHub rejects comments over [`GITHUB_COMMENT_LIMIT`] characters. [`render`] never fails
 //! because of size: it drops the raw statistics first, then the chart, then table rows
-//! beyond the worst N models, and says what it left out.
+//! beyond the worst N models, and says what it left out. Reasons are shown as whole sentences
+//! ([`sentences`]): where room is short, later sentences are left out and the text says so.
 
 use std::fmt::Write;
 
@@ -16,6 +17,8 @@ use super::input::{Outcome, ReportInput, marker};
 use super::layout::{Layout, MAX_CHARTS, MAX_SIZING};
 use super::numbers::{ms, pct};
 use super::rows::{Row, rows, tally};
+use super::sentences::{self, MAX_HEADLINE_CHARS, MAX_SENTENCES_CHARS, MORE};
+use super::sides::Sides;
 use super::{attribution, heard, sections};
 
 /// GitHub's limit on a comment body, in characters (Unicode scalar values).
@@ -66,6 +69,8 @@ pub fn render_within(input: &ReportInput, limit: usize) -> String {
     let note = "\n\n_Cut to fit GitHub's comment limit; the workflow run has the full report._\n";
     let keep = limit.saturating_sub(note.chars().count());
     let mut cut: String = text.chars().take(keep).collect();
+    // Whole lines only: a line cut short would end mid-word.
+    cut.truncate(cut.rfind('\n').map_or(0, |end| end + 1));
     cut.push_str(note);
     cut
 }
@@ -77,7 +82,7 @@ pub fn render_layout(input: &ReportInput, layout: Layout) -> String {
     let w = &mut out;
     let _ = writeln!(w, "{}", marker(&input.gate));
     let _ = writeln!(w, "{}\n", headline(input, &rows));
-    model_table(w, &rows, layout.max_rows);
+    model_table(w, &rows, Sides::of(&input.verdict), layout.max_rows);
     output_drift(w, &rows);
     if let Some(second) = &input.second_opinion {
         second_opinion(w, second);
@@ -85,7 +90,7 @@ pub fn render_layout(input: &ReportInput, layout: Layout) -> String {
     attribution::memory(w, &rows, layout.max_rows);
     heard::accuracy(w, &rows, layout.max_rows);
     attribution::operators(w, &rows, layout);
-    sections::what_changed(w, &rows, layout.max_rows);
+    sections::what_changed(w, &rows, Sides::of(&input.verdict), layout.max_rows);
     sections::warnings(w, input, &rows, layout.max_rows);
     let sizings = layout.max_rows.unwrap_or(MAX_SIZING).min(MAX_SIZING);
     for section in input.sizing.iter().take(sizings) {
@@ -198,15 +203,15 @@ pub fn headline(input: &ReportInput, rows: &[Row]) -> String {
             of_models("regressed")
         ),
         (Outcome::Inconclusive, Some(r)) => {
-            let why = r
-                .verdict
-                .contamination
-                .first()
-                .or(r.verdict.reasons.first())
-                .map_or_else(|| "the noise hides any change".to_owned(), |s| inline(s));
+            let (why, more) = inconclusive_why(r);
             format!(
-                "{gate} ⚠️ **inconclusive** because {why} ({}){}",
+                "{gate} ⚠️ **inconclusive** because {why} ({}{}){}",
                 inline(&r.verdict.model),
+                if more {
+                    format!("; {MORE}")
+                } else {
+                    String::new()
+                },
                 of_models("inconclusive")
             )
         }
@@ -237,6 +242,28 @@ pub fn headline(input: &ReportInput, rows: &[Row]) -> String {
     }
 }
 
+/// Why a model is inconclusive, for the headline: the leading whole sentences of its first
+/// contamination or reason, and whether any were left out. Never a sentence cut short.
+fn inconclusive_why(r: &Row) -> (String, bool) {
+    let first = r
+        .verdict
+        .contamination
+        .first()
+        .or(r.verdict.reasons.first());
+    let Some(first) = first else {
+        return ("the noise hides any change".to_owned(), false);
+    };
+    // A first sentence longer than the headline's room is still better whole than not at all.
+    let shown = [MAX_HEADLINE_CHARS, MAX_SENTENCES_CHARS]
+        .into_iter()
+        .map(|max| sentences::leading(first, max))
+        .find(|s| !s.text.is_empty());
+    match shown {
+        Some(s) => (s.text, s.more),
+        None => ("of a reason too long for this line".to_owned(), true),
+    }
+}
+
 fn ci_and_threshold(r: &Row) -> String {
     let mut parts = Vec::new();
     if let Some(ci) = r.verdict.ci_pct {
@@ -255,16 +282,18 @@ fn ci_and_threshold(r: &Row) -> String {
     }
 }
 
-/// The per-model table: baseline against candidate, median and p95, change, threshold, verdict.
-fn model_table(w: &mut String, rows: &[Row], max_rows: Option<usize>) {
+/// The per-model table: baseline against candidate (a duet's base against head, or A against
+/// B), median and p95, change, threshold, verdict.
+fn model_table(w: &mut String, rows: &[Row], sides: Sides, max_rows: Option<usize>) {
     if rows.is_empty() {
         let _ = writeln!(w, "_The verdict lists no models._\n");
         return;
     }
     let shown = max_rows.unwrap_or(usize::MAX).min(rows.len());
+    let (before, after) = (sides.before(), sides.after());
     let _ = writeln!(
         w,
-        "| Model | CPU | Baseline median | This run median | Baseline p95 | This run p95 | Change (CI) | Threshold | Would catch | Peak memory | Verdict |"
+        "| Model | CPU | {before} median | {after} median | {before} p95 | {after} p95 | Change (CI) | Threshold | Would catch | Peak memory | Verdict |"
     );
     let _ = writeln!(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|");
     for r in &rows[..shown] {
@@ -413,9 +442,9 @@ fn output_tensors(w: &mut String, tensors: &[super::input::OutputTensorView]) {
         };
         let found = t.finding();
         let found = if t.within_tolerance {
-            inline(&found)
+            sentences::reason(&found)
         } else {
-            format!("**{}**", inline(&found))
+            format!("**{}**", sentences::reason(&found))
         };
         let _ = writeln!(w, "  - `{}`{how}: {found}", t.name.replace('`', "'"));
     }

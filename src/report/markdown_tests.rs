@@ -751,3 +751,6 @@ fn lean_layouts_drop_the_collapsed_operator_details_and_say_so() {
     assert!(!lean.contains("nodes that changed most"));
     assert!(lean.contains("the full per-operator breakdown"), "{lean}");
 }
+
+#[path = "duet_tests.rs"]
+mod duet;

@@ -15,6 +15,8 @@ pub mod plan;
 pub mod read;
 pub mod rows;
 mod sections;
+mod sentences;
+pub mod sides;
 pub mod sizing;
 pub mod table;
 pub mod trend;

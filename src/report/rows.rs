@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::input::{History, ModelVerdictView, Outcome, ReportInput};
+use super::sides::Sides;
 use crate::stats::median;
 
 /// The figures of one model, milliseconds; `None` when nothing provides the figure.
@@ -22,7 +23,19 @@ pub struct Row<'a> {
 
 /// Rows sorted worst verdict first (then by larger slowdown), ties kept in file order.
 pub fn rows(input: &ReportInput) -> Vec<Row<'_>> {
-    let mut rows: Vec<Row> = input.verdict.models.iter().map(|v| row(input, v)).collect();
+    let duet = Sides::of(&input.verdict).duet();
+    let mut rows: Vec<Row> = input
+        .verdict
+        .models
+        .iter()
+        .map(|v| {
+            if duet {
+                duet_row(input, v)
+            } else {
+                row(input, v)
+            }
+        })
+        .collect();
     rows.sort_by(|a, b| {
         b.verdict.verdict.cmp(&a.verdict.verdict).then_with(|| {
             let change = |r: &Row| r.verdict.change_pct.unwrap_or(0.0);
@@ -69,6 +82,21 @@ fn row<'a>(input: &'a ReportInput, v: &'a ModelVerdictView) -> Row<'a> {
         candidate_median_ms,
         candidate_p95_ms,
         candidate_memory_mb,
+    }
+}
+
+/// A duet's row: both medians from the duet itself (A's and B's, whatever the gated metric), so
+/// the two sides are read from the same interleaved run. The duet measures no p95: none is
+/// shown, rather than one side's from a separate run (`ci`'s head run is in the details).
+fn duet_row<'a>(input: &'a ReportInput, v: &'a ModelVerdictView) -> Row<'a> {
+    let finite = |x: f64| x.is_finite().then_some(x);
+    Row {
+        verdict: v,
+        baseline_median_ms: v.baseline.as_ref().and_then(|b| finite(b.center_ms)),
+        baseline_p95_ms: None,
+        candidate_median_ms: v.candidate_ms.and_then(finite),
+        candidate_p95_ms: None,
+        candidate_memory_mb: row(input, v).candidate_memory_mb,
     }
 }
 

@@ -1,6 +1,6 @@
 //! The comment's secondary sections: what changed, warnings, sizing, the collapsed details and
 //! the footer. Every string that came from a file or the environment goes through
-//! [`inline`]; numbers are formatted here.
+//! [`inline`] (names) or [`reason`] (sentences, shown whole); numbers are formatted here.
 
 use std::fmt::Write;
 
@@ -8,12 +8,14 @@ use super::escape::{inline, link_target};
 use super::input::{ReportInput, SizingSection};
 use super::numbers::ms;
 use super::rows::Row;
+use super::sentences::reason;
+use super::sides::Sides;
 use crate::platform::THROTTLED_PERIODS_WARN;
 use crate::sizing::{Source, Warning};
 
 /// "What changed" between baseline and candidate, from the fingerprints: one row per distinct
 /// change, with the models it concerns.
-pub fn what_changed(w: &mut String, rows: &[Row], max_rows: Option<usize>) {
+pub fn what_changed(w: &mut String, rows: &[Row], sides: Sides, max_rows: Option<usize>) {
     let compared = rows.iter().any(|r| r.verdict.baseline.is_some());
     let mut changes: Vec<(String, String, String, Vec<&str>)> = Vec::new();
     for r in rows {
@@ -36,13 +38,23 @@ pub fn what_changed(w: &mut String, rows: &[Row], max_rows: Option<usize>) {
         if compared {
             let _ = writeln!(
                 w,
-                "**What changed:** nothing in the fingerprints (same model files, ONNX Runtime, session options and image as the baseline).\n"
+                "**What changed:** nothing in the fingerprints (same model files, ONNX Runtime, session options and image {}).\n",
+                if sides.duet() {
+                    "on both sides"
+                } else {
+                    "as the baseline"
+                }
             );
         }
         return;
     }
     let _ = writeln!(w, "### What changed\n");
-    let _ = writeln!(w, "| What | Baseline | This run | Models |");
+    let _ = writeln!(
+        w,
+        "| What | {} | {} | Models |",
+        sides.before(),
+        sides.after()
+    );
     let _ = writeln!(w, "|---|---|---|---|");
     let shown = max_rows.unwrap_or(usize::MAX).min(changes.len());
     for (what, baseline, candidate, models) in &changes[..shown] {
@@ -85,7 +97,7 @@ pub fn warnings(w: &mut String, input: &ReportInput, rows: &[Row], max_rows: Opt
             add(format!(
                 "**Contaminated measurement** ({}): {}",
                 inline(&r.verdict.model),
-                inline(c)
+                reason(c)
             ));
         }
     }
@@ -101,11 +113,11 @@ pub fn warnings(w: &mut String, input: &ReportInput, rows: &[Row], max_rows: Opt
                 ));
             }
             for warning in &m.warnings {
-                add(format!("{}: {}", inline(&m.name), inline(warning)));
+                add(format!("{}: {}", inline(&m.name), reason(warning)));
             }
         }
         if let Some(isolation) = &result.environment.isolation_warning {
-            add(format!("**No exclusive cores**: {}", inline(isolation)));
+            add(format!("**No exclusive cores**: {}", reason(isolation)));
         }
     }
     if input.sizing.iter().any(|s| {
@@ -161,6 +173,7 @@ pub fn sizing(w: &mut String, section: &SizingSection) {
 /// Environment and raw statistics, collapsed. Blank lines inside `<details>` are required for
 /// GitHub to render the markdown tables inside it.
 pub fn details(w: &mut String, input: &ReportInput, rows: &[Row]) {
+    let duet = Sides::of(&input.verdict).duet();
     let _ = writeln!(
         w,
         "<details><summary>Environment and raw statistics</summary>\n"
@@ -239,19 +252,29 @@ pub fn details(w: &mut String, input: &ReportInput, rows: &[Row]) {
         let _ = writeln!(w, "**How each verdict was reached**\n");
         for r in explained {
             let v = r.verdict;
-            let mut parts: Vec<String> = v.reasons.iter().map(|s| inline(s)).collect();
+            let mut parts: Vec<String> = v.reasons.iter().map(|s| reason(s)).collect();
             if !v.test.is_empty() {
-                parts.push(format!("test: {}", inline(&v.test)));
+                parts.push(format!("test: {}", reason(&v.test)));
             }
-            if let Some(b) = &v.baseline {
-                parts.push(format!(
+            match &v.baseline {
+                Some(b) if duet => parts.push(format!(
+                    "against {}, {} units",
+                    inline(&b.source),
+                    b.runs_used
+                )),
+                Some(b) => parts.push(format!(
                     "baseline {} ({} of {} runs)",
                     inline(&b.source),
                     b.runs_used,
                     b.runs_total
-                ));
+                )),
+                None => {}
             }
-            let _ = writeln!(w, "- {}: {}", inline(&v.model), parts.join("; "));
+            // One line per reason: a reason's own `; ` would blur a joined list.
+            let _ = writeln!(w, "- {}:", inline(&v.model));
+            for part in parts {
+                let _ = writeln!(w, "  - {part}");
+            }
         }
         w.push('\n');
     }

@@ -4,18 +4,31 @@ use std::path::PathBuf;
 
 use comfy_table::Cell;
 
+use super::sides::Sides;
 use super::table::{ms, new_table, right};
 use crate::baseline::BaselineFile;
-use crate::compare::{MemoryVerdict, ModelVerdict, VerdictReport};
+use crate::compare::{MemoryVerdict, Mode, ModelVerdict, VerdictReport};
 use crate::operators::diff::{OpChange, Presence};
 use crate::stats::median;
 
-/// The table printed by `compare` and `ab`: one row per model, then the reasons.
+/// The table printed by `compare` and `ab`: one row per model, then the reasons. A duet's
+/// columns name its sides as the comment does (base and head in `ci`, A and B in `ab`).
 pub fn verdict_table(r: &VerdictReport) -> String {
+    let sides = Sides::from_parts(
+        r.mode == Mode::Ab,
+        r.models
+            .iter()
+            .filter_map(|m| m.baseline.as_ref().map(|b| b.source.as_str())),
+    );
+    let (before, after) = match sides {
+        Sides::History => ("baseline (runs)", "candidate"),
+        Sides::Variants => ("A (units)", "B"),
+        Sides::BaseHead => ("base (units)", "head"),
+    };
     let mut t = new_table(&[
         "model",
-        "baseline (runs)",
-        "candidate",
+        before,
+        after,
         "change [CI]",
         "threshold",
         "would catch",
@@ -242,8 +255,9 @@ pub fn baseline_list(files: &[(PathBuf, BaselineFile)]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::memory_line;
+    use super::*;
     use crate::compare::memory_pairs::duet_memory;
+    use crate::compare::{BaselineUsed, DEFAULT_THRESHOLDS};
 
     #[test]
     fn a_duets_memory_line_gives_each_pair_the_floor_and_the_arena() {
@@ -255,6 +269,31 @@ mod tests {
         assert_eq!(
             memory_line(&m),
             "peak memory 290 MiB vs 273 MiB (per pair +6.2%, +6.2%; A/A floor 1.0%), regressed (threshold 5%); ORT arena peak 163.8 MiB against 163.8 MiB (+0.0%, the same in every worker): within the 5% threshold"
+        );
+    }
+
+    fn header_of(mode: Mode, source: &str) -> String {
+        let mut m = ModelVerdict::new("m", "cpu", "x86_64", &DEFAULT_THRESHOLDS, "t".into());
+        m.baseline = Some(BaselineUsed {
+            source: source.into(),
+            center_ms: 10.0,
+            runs_used: 12,
+            runs_total: 12,
+        });
+        let table = verdict_table(&VerdictReport::new(mode, vec![m], false));
+        table.lines().nth(1).unwrap_or_default().to_owned()
+    }
+
+    #[test]
+    fn the_terminal_table_names_a_duets_sides_as_the_comment_does() {
+        let ci = header_of(Mode::Ab, "variant A (base)");
+        assert!(ci.contains("base (units)") && ci.contains("head"), "{ci}");
+        let ab = header_of(Mode::Ab, "variant A");
+        assert!(ab.contains("A (units)") && !ab.contains("base"), "{ab}");
+        let compare = header_of(Mode::Compare, "baselines/m.json");
+        assert!(
+            compare.contains("baseline (runs)") && compare.contains("candidate"),
+            "{compare}"
         );
     }
 }
