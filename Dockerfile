@@ -51,9 +51,12 @@ FROM debian:bookworm-slim AS runtime
 
 # libonnxruntime.so needs only glibc and libstdc++6; bookworm-slim has both (apt itself needs
 # libstdc++6), so nothing is installed. No ca-certificates: the benchmark makes no TLS calls.
+# /bench made here, not left to WORKDIR: podman's builder does not create a WORKDIR, and
+# `podman kube play` refuses a working directory that does not exist (scripts/check-pod.sh).
 RUN groupadd --system --gid 10001 bench \
     && useradd --system --uid 10001 --gid 10001 --home-dir /bench --no-create-home \
-        --shell /usr/sbin/nologin bench
+        --shell /usr/sbin/nologin bench \
+    && mkdir -p /bench
 
 COPY --from=builder /usr/local/bin/bench-gate /usr/local/bin/bench-gate
 COPY --from=builder /opt/bench-gate/lib/libonnxruntime.so.1.32.0 /opt/bench-gate/lib/libonnxruntime.so.1.32.0
