@@ -91,9 +91,60 @@ def measure(a, cases):
         if r.returncode not in (0, 1, 3):
             sys.exit(f"ab failed ({r.returncode}) for {case}:\n{r.stderr}")
         v = json.load(open(dest))["models"][0]
-        print(f"{case:8s} #{i:02d} {v['verdict']:12s} {v['change_pct']:+6.1f}% "
-              f"[{v['ci_pct']['low']:+.1f}, {v['ci_pct']['high']:+.1f}] units={len(v['rounds'])} "
-              f"mde={v.get('mde_pct') or float('nan'):.1f}% {time.time() - t0:.0f}s", flush=True)
+        duet = v.get("duet") or {}
+        ci = v.get("ci_pct") or {"low": float("nan"), "high": float("nan")}
+        print(f"{case:8s} #{i:02d} {v['verdict']:12s} {v.get('change_pct') or float('nan'):+6.1f}% "
+              f"[{ci['low']:+.1f}, {ci['high']:+.1f}] units={len(v['rounds'])} "
+              f"mde={v.get('mde_pct') or float('nan'):.1f}% measuring={duet.get('measuring_s', float('nan')):.0f}s "
+              f"start-up={duet.get('startup_s', float('nan')):.0f}s wall={time.time() - t0:.0f}s", flush=True)
+
+
+def covariates_r2(vs):
+    """How much of the units' spread the environment explains: the pooled within-duet R^2 of
+    each unit's log ratio on B's block minus A's block of run delay, steal and neighbours' CPU
+    (the verdict's `rounds[].env_diff`). Ordinary least squares on values centred per duet, with
+    only the covariates that vary; per covariate, and all together."""
+    names = ["run_delay_ratio", "steal_ratio", "others_busy_cpus"]
+    ys, xs = [], []
+    for v in vs:
+        rows = [(math.log(1 + r["change_pct"] / 100), [(r.get("env_diff") or {}).get(k) for k in names])
+                for r in v["rounds"]]
+        rows = [(y, [0.0 if x is None else x for x in xr]) for y, xr in rows]
+        if len(rows) < 3:
+            continue
+        my = statistics.fmean(y for y, _ in rows)
+        mx = [statistics.fmean(xr[j] for _, xr in rows) for j in range(len(names))]
+        for y, xr in rows:
+            ys.append(y - my)
+            xs.append([xr[j] - mx[j] for j in range(len(names))])
+    if len(ys) < 10:
+        return None
+    sst = sum(y * y for y in ys)
+
+    def r2(cols):
+        cols = [j for j in cols if sum(x[j] * x[j] for x in xs) > 1e-18]
+        if not cols or sst == 0:
+            return 0.0
+        k = len(cols)
+        a = [[sum(x[i] * x[j] for x in xs) for j in cols] + [sum(x[i] * y for x, y in zip(xs, ys))]
+             for i in cols]
+        for c in range(k):  # Gauss-Jordan
+            p = max(range(c, k), key=lambda r: abs(a[r][c]))
+            a[c], a[p] = a[p], a[c]
+            if abs(a[c][c]) < 1e-18:
+                return 0.0
+            for r in range(k):
+                if r != c:
+                    f = a[r][c] / a[c][c]
+                    a[r] = [u - f * w for u, w in zip(a[r], a[c])]
+        beta = [a[i][k] / a[i][i] for i in range(k)]
+        ssr = sum((y - sum(b * x[j] for b, j in zip(beta, cols))) ** 2 for x, y in zip(xs, ys))
+        return 1 - ssr / sst
+
+    out = {name: r2([j]) for j, name in enumerate(names)}
+    out["all"] = r2(list(range(len(names))))
+    out["units"] = len(ys)
+    return out
 
 
 def wilson(k, n, z=1.96):
@@ -121,16 +172,29 @@ def summary(a):
         k = sum(v["verdict"] == "regressed" for v in vs)
         lo, hi = wilson(k, len(vs))
         secs = statistics.median(v["wall_time_s"] for v in vs)
+        measuring = [v["duet"]["measuring_s"] for v in vs if v.get("duet")]
+        startup = [v["duet"]["startup_s"] for v in vs if v.get("duet")]
+        to_regressed = [v["duet"]["measuring_s"] for v in vs
+                        if v.get("duet") and v["verdict"] == "regressed"]
         mdes = [v["mde_pct"] for v in vs if v.get("mde_pct") is not None]
         mde = statistics.median(mdes) if mdes else float("nan")
         passed = sum(v["verdict"] == "pass" for v in vs)
         incon = sum(v["verdict"] == "inconclusive" for v in vs)
         print(f"{case:9s} {len(vs):3d} {true:+6.1f}% {k:4d}/{len(vs):<5d} [{lo:.2f}, {hi:.2f}] "
               f"{passed:5d} {incon:6d} {secs:8.1f} {mde:9.1f}%")
+        med = lambda xs: statistics.median(xs) if xs else float("nan")  # noqa: E731
+        print(f"          measuring: median {med(measuring):.1f} s (to `regressed`: {med(to_regressed):.1f} s), "
+              f"start-up off the clock: median {med(startup):.1f} s")
         out[case] = dict(n=len(vs), true_pct=true, regressed=k, regressed_ci95=[lo, hi],
-                         passed=passed, inconclusive=incon, median_wall_s=secs, median_mde_pct=mde)
+                         passed=passed, inconclusive=incon, median_wall_s=secs, median_mde_pct=mde,
+                         median_measuring_s=med(measuring), median_measuring_to_regressed_s=med(to_regressed),
+                         median_startup_s=med(startup))
     if "aa" in rows:
         out["aa_checks"] = aa_checks(rows["aa"])
+    every = [v for vs in rows.values() for v in vs]
+    out["covariates_r2"] = covariates_r2(every)
+    print(f"R^2 of the units' log ratios on the environment (B block minus A block, centred per duet): "
+          f"{out['covariates_r2']}")
     with open(os.path.join(a.out, "summary.json"), "w") as f:
         json.dump(out, f, indent=2)
 
@@ -162,8 +226,8 @@ def aa_checks(vs):
         ci = v.get("ci_pct")
         if v.get("change_pct") is None or not ci:
             continue
-        m = next((re.search(r"\(([0-9.]+)% interval at look", r) for r in v["reasons"]
-                  if "% interval at look" in r), None)
+        m = next((re.search(r"\(([0-9.]+)% interval, look", r) for r in v["reasons"]
+                  if "% interval, look" in r), None)
         if not m:
             continue
         z = z_two_sided(float(m.group(1)) / 100)
@@ -219,7 +283,7 @@ def main():
     ap.add_argument("--cases", default="aa:20,p5:20,ffn1728:10,p20:10")
     ap.add_argument("--threshold", type=float, default=2.0)
     ap.add_argument("--budget", type=float, default=60.0)
-    ap.add_argument("--pairs", type=int, default=2, help="--worker-pairs of every duet")
+    ap.add_argument("--pairs", type=int, default=6, help="--worker-pairs of every duet")
     ap.add_argument("--neighbour", choices=["pinned", "cache"],
                     help="run benches/noisy_neighbour.sh with this argument while measuring")
     ap.add_argument("--out")

@@ -153,7 +153,7 @@ impl Variant for Simulated {
         m.block += 1;
         let step = m.noise.drift * m.normal();
         m.speed = (m.speed + step).clamp(-0.15, 0.15);
-        let wave = if (m.block / 4) % 2 == 0 {
+        let wave = if (m.block / 4).is_multiple_of(2) {
             m.noise.periodic
         } else {
             0.0
@@ -199,6 +199,7 @@ fn one_duet(noise: Noise, change_pct: f64, pairs: u32, seed: u64) -> (Verdict, f
         per_block: NonZeroU32::new(1),
         warmup: 1,
         pairs: NonZeroU32::new(pairs).expect("pairs > 0"),
+        auto_pairs: false,
         max_units: Some((noise.budget_s / unit_s).floor() as usize),
         max_regression_pct: 2.0,
         min_abs_ms: 0.0,

@@ -612,13 +612,14 @@ pub struct DuetKnobs {
     #[arg(long = "max-units", value_name = "N")]
     pub max_units: Option<usize>,
 
-    /// Fresh pairs of worker processes that take the units in turn. The variant warmed up
-    /// second tends to measure faster for its whole life, and each process runs at its own
-    /// speed; the warm-up order alternates between pairs (an even number cancels it), and the
-    /// processes' own differences are counted in the interval (fewer pairs, wider). Starting
-    /// them is off the budget's clock, not off the wall clock (docs/verdict.md).
-    #[arg(long = "worker-pairs", default_value_t = 6, value_name = "P")]
-    pub pairs: u32,
+    /// Fresh pairs of worker processes that take the units in turn (default: one pair per ~8
+    /// units the budget holds, an even number from 2 to 6). The variant warmed up second tends
+    /// to measure faster for its whole life, and each process runs at its own speed; the
+    /// warm-up order alternates between pairs (an even number cancels it), and the processes'
+    /// own differences are counted in the interval (fewer pairs, wider). Starting them is off
+    /// the budget's clock, not off the wall clock (docs/verdict.md).
+    #[arg(long = "worker-pairs", value_name = "P")]
+    pub pairs: Option<u32>,
 
     /// Seed of the random order of A and B in each unit (default: drawn from the clock; the
     /// verdict records it, so a duet's order can be repeated).

@@ -369,11 +369,12 @@ fn files_left_in_the_out_dir_by_an_earlier_run_are_never_read_as_this_runs() {
     }
 }
 
-/// "Could not decide" is a verdict through `ci` too: a base whose worker start eats the 1 s
-/// budget measures nothing, and the run ends inconclusive (exit 0 with on_inconclusive =
-/// "warn"), not as a setup error (exit 2, "verdict.json is not a verdict file" before).
+/// "Could not decide" is a verdict through `ci` too: a base whose worker takes 2 s to start
+/// (off the 1 s budget's clock, so the duet still measures) with too few units for an interval
+/// ends inconclusive (exit 0 with on_inconclusive = "warn"), not as a setup error (exit 2,
+/// "verdict.json is not a verdict file" before).
 #[test]
-fn ci_with_a_base_that_measured_nothing_is_inconclusive_not_a_setup_error() {
+fn ci_with_a_slow_starting_base_and_too_few_units_is_inconclusive_not_a_setup_error() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &silero_config(SILERO_INPUTS));
@@ -392,8 +393,10 @@ fn ci_with_a_base_that_measured_nothing_is_inconclusive_not_a_setup_error() {
     assert_eq!(v["verdict"], "inconclusive", "{v:#}");
     let comment = std::fs::read_to_string(dir.path().join("comment.md")).unwrap();
     assert!(
-        comment.contains("inconclusive") && comment.contains("no unit measured"),
+        comment.contains("inconclusive") && comment.contains("only 2 unit(s) measured"),
         "{comment}"
     );
     assert!(!comment.contains("NaN"), "{comment}");
+    let duet = &v["models"][0]["duet"];
+    assert!(duet["startup_s"].as_f64().unwrap() >= 2.0, "{duet:#}");
 }

@@ -48,10 +48,10 @@ impl DuetKnobs {
         launches: &[&Launch],
     ) -> Result<DuetPlan> {
         let warmup = launches.iter().map(|l| l.warmup).max().unwrap_or(1).max(1);
-        let Some(pairs) = NonZeroU32::new(self.pairs).filter(|p| p.get() <= 8) else {
+        let asked = self.pairs.unwrap_or(crate::compare::ab::DEFAULT_PAIRS);
+        let Some(pairs) = NonZeroU32::new(asked).filter(|p| p.get() <= 8) else {
             bail!(
-                "--worker-pairs {}: must be between 1 and 8\n  fix: e.g. --worker-pairs 2",
-                self.pairs
+                "--worker-pairs {asked}: must be between 1 and 8\n  fix: e.g. --worker-pairs 6, or leave it out"
             );
         };
         let budget = self
@@ -85,6 +85,7 @@ impl DuetKnobs {
             per_block,
             warmup,
             pairs,
+            auto_pairs: self.pairs.is_none(),
             max_units: self.max_units,
             max_regression_pct: t.max_regression_pct,
             min_abs_ms: t.min_abs_ms,

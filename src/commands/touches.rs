@@ -481,6 +481,8 @@ mod tests {
         match (command, flag) {
             ("trend", "known-issues") => vec!["--issues-dir", "/nonexistent/issues"],
             ("ci", "base-bin") => vec!["--base-config", "/nonexistent/base.toml"],
+            ("k8s read-log", "log") => vec!["--out-dir", "/nonexistent/out"],
+            ("k8s read-log", "out-dir") => vec!["--log", "/nonexistent/pod.log"],
             ("size", "ratios") => vec!["--reference", "/nonexistent/ref.json"],
             ("size", "baselines") => vec!["--reference-cpu", "a", "--target-cpu", "b"],
             _ => Vec::new(),

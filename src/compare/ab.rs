@@ -39,6 +39,8 @@ pub const DEFAULT_BUDGET_S: f64 = 60.0;
 /// A block of a fast model lasts about this long: short enough that drift does not move within
 /// it, long enough that a 1 ms model is not all process round trips.
 pub const TARGET_BLOCK_MS: f64 = 100.0;
+/// Worker pairs of a duet when the budget holds enough units ([`auto_pairs`]).
+pub const DEFAULT_PAIRS: u32 = 6;
 /// "Would catch" names the threshold plus this many points (a 2% threshold: +5%): a change a
 /// reviewer would not want to miss, close enough to the threshold to say how blind a run was.
 pub const CATCH_MARGIN_PTS: f64 = 3.0;
@@ -76,8 +78,11 @@ pub struct DuetPlan {
     pub per_block: Option<NonZeroU32>,
     /// Un-timed iterations of each variant when its pair starts.
     pub warmup: u32,
-    /// Fresh pairs of variants that take the units in turn.
+    /// Fresh pairs of variants that take the units in turn (the most, with `auto_pairs`).
     pub pairs: NonZeroU32,
+    /// Fewer pairs when the budget holds too few units for them ([`auto_pairs`]), decided from
+    /// the first pair's warm-up.
+    pub auto_pairs: bool,
     /// Stop after this many units even if undecided (quick checks, tests).
     pub max_units: Option<usize>,
     /// The rule: allowed slowdown, percent, and the absolute floor, ms (see [`threshold`]).
@@ -103,6 +108,8 @@ pub struct Unit {
     pub pair: u32,
     pub order: Order,
     pub log_ratio: f64,
+    /// What the environment did to B's block minus A's.
+    pub env_diff: super::EnvDiff,
 }
 
 /// Why the duet stopped.
@@ -179,6 +186,15 @@ pub fn unit_slot(u: usize, pairs: u32, rng: &mut impl rand::Rng) -> (u32, Order)
     ((u % pairs.max(1) as usize) as u32, order)
 }
 
+/// How many pairs a duet of about `units` units starts when the user did not say: one pair per
+/// ~8 units, an even number (the warm-up order alternates), from 2 up to `most`. A slow model
+/// whose budget holds a handful of units does not pay for 12 worker starts it cannot use; a
+/// fast one gets the 6 pairs the curve was drawn with (docs/verdict.md).
+pub fn auto_pairs(units: f64, most: u32) -> u32 {
+    let even = 2 * (units.max(0.0) / 16.0).floor().min(1e6) as u32;
+    even.clamp(2.min(most), most)
+}
+
 /// The information time of a look: the share of the measuring budget used, or of `max_units`
 /// when that comes first; 1 at the end.
 pub fn information(plan: &DuetPlan, measured: Duration, units: usize) -> f64 {
@@ -214,7 +230,9 @@ pub fn duet_listening(
     // A worker that stops answering ends the duet with what was measured; its pair is not
     // asked anything more (its workers were ended).
     let mut silent: Option<(usize, String)> = None;
-    for p in 0..plan.pairs.get() {
+    let mut want = plan.pairs.get();
+    let mut p = 0;
+    while p < want {
         let (mut a, mut b) = match start_pair(p) {
             Ok(ab) => ab,
             Err(e) => match unanswered(&e) {
@@ -244,6 +262,21 @@ pub fn duet_listening(
         if silent.is_some() {
             break;
         }
+        if p == 0 && plan.auto_pairs {
+            let it_ms = median(&warm_ms);
+            let per_block = plan
+                .per_block
+                .map_or_else(|| block_size(it_ms), NonZeroU32::get);
+            let unit_s = 2e-3 * f64::from(per_block) * it_ms;
+            let mut units = plan.budget.as_secs_f64() / unit_s;
+            if let Some(m) = plan.max_units {
+                units = units.min(m as f64);
+            }
+            if units.is_finite() {
+                want = auto_pairs(units, want);
+            }
+        }
+        p += 1;
     }
     let per_block = plan
         .per_block
@@ -281,13 +314,14 @@ pub fn duet_listening(
             out.stop = DuetStop::Budget;
             break;
         }
-        let (p, order) = unit_slot(u, plan.pairs.get(), &mut rng);
+        let (p, order) = unit_slot(u, pairs.len() as u32, &mut rng);
         let (a, b) = &mut pairs[p as usize];
         let letters = match order {
             Order::Ab => [true, false],
             Order::Ba => [false, true],
         };
         let (mut am, mut bm) = (f64::NAN, f64::NAN);
+        let (mut a_env, mut b_env) = (EnvDelta::default(), EnvDelta::default());
         // A unit counts whole or not at all: its samples join the run once both blocks are in.
         let (mut a_samples, mut b_samples, mut envs) = (Vec::new(), Vec::new(), Vec::new());
         for is_a in letters {
@@ -302,9 +336,11 @@ pub fn duet_listening(
             let typical = median(&samples);
             envs.push(env);
             if is_a {
+                a_env = env;
                 am = typical;
                 a_samples.extend(samples);
             } else {
+                b_env = env;
                 bm = typical;
                 b_samples.extend(samples);
             }
@@ -322,6 +358,7 @@ pub fn duet_listening(
             pair: p,
             order,
             log_ratio: r,
+            env_diff: super::EnvDiff::between(&a_env, &b_env),
         });
         progress(d.len(), r);
         if stopping.due(d.len()) {

@@ -56,6 +56,7 @@ fn plan(max_units: usize, pairs: u32) -> DuetPlan {
         per_block: NonZeroU32::new(3),
         warmup: 1,
         pairs: NonZeroU32::new(pairs).unwrap(),
+        auto_pairs: false,
         max_units: Some(max_units),
         max_regression_pct: 2.0,
         min_abs_ms: 0.0,
@@ -86,6 +87,22 @@ fn pairs_take_turns_and_the_order_is_a_seeded_coin() {
     // No period: the order of unit u does not predict unit u + 8's better than chance.
     let same = (0..392).filter(|&u| a[u].1 == a[u + 8].1).count();
     assert!((150..=242).contains(&same), "{same} of 392");
+}
+
+#[test]
+fn a_budget_of_few_units_starts_fewer_pairs() {
+    assert_eq!(auto_pairs(4.0, 6), 2, "a slow model: 4 units");
+    assert_eq!(auto_pairs(40.0, 6), 4);
+    assert_eq!(auto_pairs(50.0, 6), 6, "a 0.6 s model's 60 s");
+    assert_eq!(auto_pairs(500.0, 6), 6);
+    assert_eq!(auto_pairs(500.0, 1), 1, "never more than asked");
+    // In a duet: a budget of 20 units of the fixed variants (2 ms + 4 ms, 3 per block = 18
+    // ms a unit) takes 2 pairs of the 6 allowed.
+    let mut start = doubling(Rc::new(RefCell::new(Vec::new())));
+    let mut p = plan(20, 6);
+    p.auto_pairs = true;
+    let out = duet(&p, &mut start, &mut |_, _| {}).unwrap();
+    assert_eq!(out.after.len(), 2, "{:?}", out.after.len());
 }
 
 #[test]
@@ -290,10 +307,9 @@ fn a_duet_that_measured_nothing_is_an_inconclusive_every_reader_reads() {
     assert_eq!(v.verdict, Verdict::Inconclusive);
     assert_eq!((v.baseline.as_ref(), v.candidate_ms), (None, None));
     assert!(
-        v.reasons[0].starts_with(
-            "no unit measured: starting and warming the workers took 0 s of the 0 s time budget"
-        ) && v.reasons[0]
-            .contains("fix: raise --budget (else [thresholds.x86_64] ab_time_budget_s)"),
+        v.reasons[0].starts_with("no unit measured in the 0 s measuring budget (start-up")
+            && v.reasons[0]
+                .contains("fix: raise --budget (else [thresholds.x86_64] ab_time_budget_s)"),
         "{:?}",
         v.reasons
     );

@@ -57,6 +57,7 @@ pub fn verdict(
                     .unwrap_or_default(),
                 change_pct: pct(u.log_ratio),
                 pair: u.pair + 1,
+                env_diff: Some(u.env_diff).filter(|e| *e != super::EnvDiff::default()),
             })
             .collect(),
         ..ModelVerdict::new(name, cpu_model, architecture, t, test)
@@ -157,7 +158,7 @@ pub fn verdict(
 }
 
 /// What stopped an undecided duet, naming the knob: "the --max-units limit (4 units) was
-/// reached", "the 60 s time budget ran out".
+/// reached", "the 60 s measuring budget ran out".
 fn stopped_by(out: &DuetOutcome, architecture: &str) -> String {
     match out.stop {
         DuetStop::Unanswered(_) => "a worker stopped answering".to_string(),
@@ -166,18 +167,19 @@ fn stopped_by(out: &DuetOutcome, architecture: &str) -> String {
             out.plan.max_units.unwrap_or(out.units.len())
         ),
         _ => format!(
-            "the {:.0} s time budget (--budget, else [thresholds.{architecture}] ab_time_budget_s) ran out",
+            "the {:.0} s measuring budget (--budget, else [thresholds.{architecture}] ab_time_budget_s) ran out",
             out.plan.budget.as_secs_f64()
         ),
     }
 }
 
 /// Why a duet with too few units for an interval decided nothing, and what to change: the
-/// budget must hold start-up, warm-up and a dozen units; `--max-units` must allow an interval.
+/// measuring budget (start-up is off its clock) must hold ten units or so; `--max-units` must
+/// allow an interval.
 /// The first line is short: the PR comment's headline quotes its leading sentences whole.
 fn too_little(n: usize, out: &DuetOutcome, architecture: &str) -> String {
-    let wall = out.wall_time.as_secs_f64();
     let budget = out.plan.budget.as_secs_f64();
+    let per_unit = out.measuring.as_secs_f64() / n.max(1) as f64;
     let budget_fix = |above: f64| {
         format!(
             "fix: raise --budget (else [thresholds.{architecture}] ab_time_budget_s) well above {above:.0} s"
@@ -191,12 +193,13 @@ fn too_little(n: usize, out: &DuetOutcome, architecture: &str) -> String {
             (FIRST_LOOK + 2).max(n + 1)
         ),
         (_, 0) => format!(
-            "no unit measured: starting and warming the workers took {wall:.0} s of the {budget:.0} s time budget\n  {}",
-            budget_fix(wall.max(budget))
+            "no unit measured in the {budget:.0} s measuring budget (start-up, off its clock, took {:.0} s)\n  {}",
+            out.startup.as_secs_f64(),
+            budget_fix(budget)
         ),
         _ => format!(
-            "only {n} unit(s) measured in the {budget:.0} s time budget, too few for an interval\n  {}",
-            budget_fix(budget)
+            "only {n} unit(s) measured in the {budget:.0} s measuring budget, too few for an interval\n  {}",
+            budget_fix(budget.max(per_unit * (FIRST_LOOK + 2) as f64))
         ),
     }
 }

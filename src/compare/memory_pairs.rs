@@ -1,7 +1,7 @@
 //! The duet's memory gate: B against A within each worker pair, and ORT's arena where it is
 //! deterministic. Numbers in, verdict out.
 //!
-//! A duet has few pairs (2 by default), so A's peaks are too few to estimate a noise as a history
+//! A duet has few pairs (6 for a fast model, 2 for a slow one), so A's peaks are too few to estimate a noise as a history
 //! does ([`super::memory::judge`]): one degree of freedom leaves the prior to decide. What each
 //! pair gives instead is a direct comparison, B's process against A's, started together and run
 //! on the same blocks. Each pair's log ratio `r = ln(B/A)` is compared with the threshold
@@ -18,7 +18,9 @@
 //! `pass` when every `r < T - f`; otherwise `inconclusive`, saying which pair values would have
 //! decided it. Pairs must agree, so one pair cannot make the call for the others. The floor
 //! does not cover the ~15 MiB jump between the two allocation modes glibc's dynamic mmap
-//! threshold gives some models (docs/verdict.md): the worker should fix that threshold.
+//! threshold gives some models (docs/verdict.md): with 4 or more pairs all of them landing
+//! against B is unlikely, but with fewer an RSS-only growth that ORT's arena does not confirm
+//! is `inconclusive`, not `regressed` ([`FEW_PAIRS`]).
 //!
 //! ORT's arena peak (`MaxInUse`, summed over a worker's graphs) is the same run to run for a fixed
 //! input, so when every A reports the same figure and every B the same (within
@@ -264,8 +266,15 @@ pub fn arena(pairs: &[(f64, f64)], threshold_pct: Option<f64>) -> Option<ArenaLi
     Some(line)
 }
 
+/// Below this many pairs, every pair's B landing in glibc's upper allocation mode and every A in
+/// the lower is likely enough (the helper's A/A duets: 1 in 4 with 2 pairs) that an RSS growth
+/// the arena does not show is not called a regression.
+pub const FEW_PAIRS: usize = 4;
+
 /// The duet's memory line: the pairs' peak RSS judged by [`judge`], then the arena by [`arena`];
-/// a gated arena that regressed makes the line `regressed`; otherwise the RSS verdict stands.
+/// a gated arena that regressed makes the line `regressed`; with fewer than [`FEW_PAIRS`] pairs,
+/// an RSS `regressed` that a gated arena contradicts (flat: within [`AA_FLOOR_PCT`]) is
+/// `inconclusive`; otherwise the RSS verdict stands.
 pub fn duet_memory(
     rss: &[(f64, f64)],
     arena_mb: &[(f64, f64)],
@@ -276,6 +285,16 @@ pub fn duet_memory(
         if line.verdict == Some(Verdict::Regressed) {
             v.verdict = Some(Verdict::Regressed);
             v.reasons.push(format!("peak memory: {}", line.reason));
+        } else if line.verdict.is_some()
+            && line.change_pct.is_some_and(|c| c.abs() < AA_FLOOR_PCT)
+            && v.verdict == Some(Verdict::Regressed)
+            && rss.len() < FEW_PAIRS
+        {
+            v.verdict = Some(Verdict::Inconclusive);
+            v.reasons.push(format!(
+                "peak memory: every pair grew but ORT's arena did not, and {} pair(s) cannot tell that from glibc's two allocation modes (~6% apart; docs/verdict.md); fix: --worker-pairs 4 or more",
+                rss.len()
+            ));
         }
         v.arena = Some(line);
     }

@@ -179,6 +179,35 @@ pub struct RoundChange {
     /// systematic difference between pairs is visible here.
     #[serde(default)]
     pub pair: u32,
+    /// Duet: what the environment did to B's block minus what it did to A's (the covariates a
+    /// variance-reducing adjustment would use; docs/verdict.md measured how much they explain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_diff: Option<EnvDiff>,
+}
+
+/// B's block minus A's block of one unit: share of the block waiting for the CPU, share stolen
+/// by the hypervisor, CPUs other processes kept busy. Absent where either block lacked it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnvDiff {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_delay_ratio: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steal_ratio: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub others_busy_cpus: Option<f64>,
+}
+
+impl EnvDiff {
+    /// `b - a`, field by field.
+    pub fn between(a: &crate::platform::EnvDelta, b: &crate::platform::EnvDelta) -> Self {
+        let diff =
+            |x: Option<f64>, y: Option<f64>| x.zip(y).map(|(x, y)| y - x).filter(|d| d.is_finite());
+        EnvDiff {
+            run_delay_ratio: diff(a.run_delay_ratio, b.run_delay_ratio),
+            steal_ratio: diff(a.steal_ratio, b.steal_ratio),
+            others_busy_cpus: diff(a.others_busy_cpus, b.others_busy_cpus),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -55,7 +55,7 @@ pub fn duet_verdict(
                 output::status(
                     quiet,
                     format!(
-                        "ab `{name}`: duet of up to {budget_s:.0} s on {pairs} fresh pair(s) of worker processes, pinned to CPUs {} on {}",
+                        "ab `{name}`: duet of up to {budget_s:.0} s of measuring on up to {pairs} fresh pair(s) of worker processes, pinned to CPUs {} on {}",
                         affinity::format_cpu_list(&a.hello.pinned_cpus),
                         a.hello.cpu_model
                     ),

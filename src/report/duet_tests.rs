@@ -8,10 +8,10 @@ use super::*;
 fn ci_duet(source: &str) -> ReportInput {
     let mut m = model_verdict("whisper-tiny", Outcome::Inconclusive, Some(3.9));
     m.cpu_model = "AMD EPYC 7763 64-Core Processor".into();
-    m.test = "duet: 40 units (ABBA/BAAB, 1 iteration(s) per block) on 2 worker pair(s); Hodges-Lehmann estimate, Wilcoxon signed-rank interval at each of up to 6 planned looks, alpha 0.05 spent quadratically (valid at every look)".into();
+    m.test = "duet: 40 units (AB/BA in random order, seed 7, 1 iteration(s) per block) on 6 worker pair(s); Hodges-Lehmann estimate, Wilcoxon signed-rank interval widened by the pairs' random effect (sd 0.8%), group-sequential boundaries spending alpha 0.02 on the budget used; regressed = significantly slower and estimate above the threshold".into();
     m.reasons = vec![
-        "+3.9%: the interval [+1.9%, +5.9%] (95.0% interval at look 6 of 6, 40 units) still straddles the 5.0% threshold; the 60 s time budget (--budget, else [thresholds.x86_64] ab_time_budget_s) ran out".into(),
-        "the +3.9% measured needs about 336 s (217 units) to decide at this run's noise (95% power; this run had 62 s)\n  fix: raise [thresholds.x86_64] ab_time_budget_s to about 336, or run the duet on a quieter machine".into(),
+        "+3.9%: undecided, [+1.9%, +5.9%] (98.9% interval, look 9, 40 units); the 60 s measuring budget (--budget, else [thresholds.x86_64] ab_time_budget_s) ran out".into(),
+        "catching +8.0% at this run's noise needs about 336 s of measuring (217 units; this run measured 62 s)\n  fix: raise [thresholds.x86_64] ab_time_budget_s to about 336, or use a quieter machine".into(),
     ];
     m.baseline = Some(BaselineView {
         source: source.into(),

@@ -9,10 +9,10 @@ use crate::report::input::{ModelVerdictView, Outcome, PctInterval, ReportInput, 
 use crate::report::markdown::{GITHUB_COMMENT_LIMIT, render};
 
 /// The undecided duet of issue 21 (whisper-tiny, `graph_optimization_level` 3 -> 1, 5%
-/// threshold), its reasons as `compare::ab_verdict` words them.
-const STRADDLES: &str = "+3.9%: the interval [+1.5%, +5.5%] (95.0% interval at look 6 of 6, 40 units) still straddles the 5.0% threshold; the 60 s time budget (--budget, else [thresholds.x86_64] ab_time_budget_s) ran out";
-const NEEDS: &str = "the +3.9% measured needs about 336 s (217 units) to decide at this run's noise (95% power; this run had 62 s)\n  fix: raise [thresholds.x86_64] ab_time_budget_s to about 336, or run the duet on a quieter machine";
-const DUET_TEST: &str = "duet: 40 units (ABBA/BAAB, 1 iteration(s) per block) on 2 worker pair(s); Hodges-Lehmann estimate, Wilcoxon signed-rank interval widened by the worker pairs' random effect (between-pair sd 0.8%) at each of up to 6 planned looks, alpha 0.05 spent quadratically (valid at every look)";
+/// threshold), its reasons as `compare::ab_verdict` words them since issue 21's second round.
+const STRADDLES: &str = "+3.9%: undecided, [+1.5%, +5.5%] (98.9% interval, look 9, 40 units); the 60 s measuring budget (--budget, else [thresholds.x86_64] ab_time_budget_s) ran out";
+const NEEDS: &str = "catching +8.0% at this run's noise needs about 336 s of measuring (217 units; this run measured 62 s)\n  fix: raise [thresholds.x86_64] ab_time_budget_s to about 336, or use a quieter machine";
+const DUET_TEST: &str = "duet: 40 units (AB/BA in random order, seed 7, 1 iteration(s) per block) on 6 worker pair(s); Hodges-Lehmann estimate, Wilcoxon signed-rank interval widened by the pairs' random effect (sd 0.8%), group-sequential boundaries spending alpha 0.02 on the budget used; regressed = significantly slower and estimate above the threshold";
 
 fn sentence_texts(text: &str) -> Vec<&str> {
     sentences(text).into_iter().map(|(s, _)| s).collect()
@@ -23,8 +23,8 @@ fn sentences_end_at_line_breaks_semicolons_and_stops_outside_brackets() {
     assert_eq!(
         sentence_texts(NEEDS),
         [
-            "the +3.9% measured needs about 336 s (217 units) to decide at this run's noise (95% power; this run had 62 s)",
-            "fix: raise [thresholds.x86_64] ab_time_budget_s to about 336, or run the duet on a quieter machine",
+            "catching +8.0% at this run's noise needs about 336 s of measuring (217 units; this run measured 62 s)",
+            "fix: raise [thresholds.x86_64] ab_time_budget_s to about 336, or use a quieter machine",
         ]
     );
     assert_eq!(
@@ -47,7 +47,7 @@ fn leading_keeps_whole_sentences_within_the_budget_and_says_more_follows() {
     let shown = leading(NEEDS, 150);
     assert_eq!(
         shown.text,
-        "the +3.9% measured needs about 336 s (217 units) to decide at this run's noise (95% power; this run had 62 s)"
+        "catching +8.0% at this run's noise needs about 336 s of measuring (217 units; this run measured 62 s)"
     );
     assert!(shown.more);
     assert_eq!(
@@ -57,7 +57,7 @@ fn leading_keeps_whole_sentences_within_the_budget_and_says_more_follows() {
     // Room for both: the line break becomes `; ` so the comment keeps one line.
     assert_eq!(
         reason(NEEDS),
-        "the +3.9% measured needs about 336 s (217 units) to decide at this run's noise (95% power; this run had 62 s); fix: raise \\[thresholds.x86\\_64\\] ab\\_time\\_budget\\_s to about 336, or run the duet on a quieter machine"
+        "catching +8.0% at this run's noise needs about 336 s of measuring (217 units; this run measured 62 s); fix: raise \\[thresholds.x86\\_64\\] ab\\_time\\_budget\\_s to about 336, or use a quieter machine"
     );
     // Not even the first sentence fits: nothing of it, and the note.
     assert_eq!(
@@ -113,12 +113,12 @@ fn cut_inside_a_word(md: &str) -> Option<String> {
 }
 
 #[test]
-fn the_undecided_duets_headline_quotes_its_first_sentence_whole_with_the_model() {
+fn the_undecided_duets_headline_quotes_its_first_reason_whole_with_the_model() {
     let md = render(&undecided_duet(&[STRADDLES, NEEDS]));
     let headline = md.lines().nth(1).unwrap();
     assert_eq!(
         headline,
-        "**bench-gate**: ⚠️ **inconclusive** because +3.9%: the interval \\[+1.5%, +5.5%\\] (95.0% interval at look 6 of 6, 40 units) still straddles the 5.0% threshold (whisper-tiny; more in the verdict JSON)"
+        "**bench-gate**: ⚠️ **inconclusive** because +3.9%: undecided, \\[+1.5%, +5.5%\\] (98.9% interval, look 9, 40 units); the 60 s measuring budget (--budget, else \\[thresholds.x86\\_64\\] ab\\_time\\_budget\\_s) ran out (whisper-tiny)"
     );
     assert_eq!(cut_inside_a_word(&md), None, "{md}");
 }
@@ -137,14 +137,14 @@ fn how_each_verdict_was_reached_shows_the_fix_and_the_test_whole() {
             assert!(line.contains(&escaped), "{escaped}\nnot in\n{line}");
         }
     }
-    assert!(line.contains("to about 336, or run the duet on a quieter machine\n  - test: duet:"));
+    assert!(line.contains("to about 336, or use a quieter machine\n  - test: duet:"));
     assert!(!line.contains('…'), "{line}");
 }
 
 #[test]
 fn a_first_sentence_too_long_for_the_headline_is_still_quoted_whole() {
     // The wording before issue 21: one long sentence, no `;` before the knob.
-    let old = STRADDLES.replace("threshold; the", "threshold when the");
+    let old = STRADDLES.replace("units); the", "units) when the");
     let md = render(&undecided_duet(&[&old]));
     let headline = md.lines().nth(1).unwrap();
     assert!(
