@@ -97,6 +97,14 @@ pub fn percentile_sorted(sorted: &[f64], p: f64) -> f64 {
     }
 }
 
+/// The standard deviation read robustly off the median absolute deviation (1.4826 MAD: the
+/// normal's sd, and one wild value moves it by one rank). NaN if empty.
+pub fn mad_sd(samples: &[f64]) -> f64 {
+    let m = median(samples);
+    let dev: Vec<f64> = samples.iter().map(|x| (x - m).abs()).collect();
+    1.4826 * median(&dev)
+}
+
 /// Median of unsorted samples. NaN if empty.
 pub fn median(samples: &[f64]) -> f64 {
     let mut s = samples.to_vec();
@@ -164,6 +172,14 @@ fn binom_half_cdf(n: usize, k: usize) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn mad_sd_reads_the_spread_and_ignores_one_wild_value() {
+        // Deviations from the median 3: 2, 1, 0, 1, 2 -> MAD 1.
+        assert!((super::mad_sd(&[1.0, 2.0, 3.0, 4.0, 5.0]) - 1.4826).abs() < 1e-12);
+        assert!((super::mad_sd(&[1.0, 2.0, 3.0, 4.0, 500.0]) - 1.4826).abs() < 1e-12);
+        assert!(super::mad_sd(&[]).is_nan());
+    }
+
     use super::*;
 
     #[test]

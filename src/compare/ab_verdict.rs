@@ -11,7 +11,6 @@ use super::{
     BaselineUsed, Catch, DuetFacts, ModelVerdict, PctInterval, RoundChange, Verdict, contamination,
 };
 use crate::config::{Metric, Thresholds};
-use crate::stats::median;
 
 /// The verdict of a duet for model `name` on `cpu_model`. A duet that measured too little for
 /// an interval (nothing at all, when start-up ate the budget) is `inconclusive` with a sentence
@@ -240,9 +239,7 @@ pub fn unit_sd(d: &[f64]) -> Option<f64> {
     if d.len() < 3 {
         return None;
     }
-    let m = median(d);
-    let dev: Vec<f64> = d.iter().map(|x| (x - m).abs()).collect();
-    Some(1.4826 * median(&dev)).filter(|s| s.is_finite())
+    Some(crate::stats::mad_sd(d)).filter(|s| s.is_finite())
 }
 
 /// What would have decided an undecided duet: at the noise it measured, how long a run would

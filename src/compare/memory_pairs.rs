@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Verdict;
 use super::memory::MemoryVerdict;
+use crate::stats::median;
 
 /// The A/A floor, relative part, percent: what one pair's B/A can show with nothing changed for
 /// a large model. Measured A/A with `benches/memory_aa.py` (docs/verdict.md, "Memory in the
@@ -86,10 +87,6 @@ fn spread(xs: &[f64]) -> f64 {
     let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
     if xs.len() < 2 { 0.0 } else { (hi / lo).ln() }
-}
-
-fn median(xs: &[f64]) -> f64 {
-    crate::stats::median(xs)
 }
 
 /// The measured A/A floor, percent and MiB ([`AA_FLOOR_PCT`], [`AA_FLOOR_MIB`] in the duet).

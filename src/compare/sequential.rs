@@ -219,9 +219,7 @@ pub fn pair_variance(d: &[f64], pair: &[u32]) -> (f64, usize) {
     // of n units has about 1.047 / n of it (its efficiency at the normal is 95.5%).
     let (mut ss, mut wdf) = (0.0, 0.0);
     for (_, g) in &groups {
-        let m = median(g);
-        let dev: Vec<f64> = g.iter().map(|x| (x - m).abs()).collect();
-        let sd = 1.4826 * median(&dev);
+        let sd = crate::stats::mad_sd(g);
         ss += sd * sd * (g.len() - 1) as f64;
         wdf += (g.len() - 1) as f64;
     }
