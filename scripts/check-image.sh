@@ -50,22 +50,9 @@ for arg in "$@"; do
     esac
 done
 
-STEP=""
-T0=$SECONDS
-step() {
-    STEP="$1"
-    echo "check-image: [$((SECONDS - T0))s] $STEP" >&2
-}
-log() { echo "check-image:   $*" >&2; }
-fail() {
-    echo "check-image: FAILED at step \"$STEP\": $*" >&2
-    STEP=""
-    exit 1
-}
-skip() {
-    echo "check-image: SKIPPED: $*" >&2
-    exit 0
-}
+CHECK_NAME=check-image
+# shellcheck source=scripts/steps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/steps.sh"
 # Scratch paths to remove on exit (a failed step leaves nothing behind but its log).
 SCRATCH=()
 on_exit() {

@@ -49,22 +49,9 @@ POD_MEMORY_MIB=512
 ITERATIONS=5
 COMMIT=0123456789abcdef0123456789abcdef01234567
 
-STEP=""
-T0=$SECONDS
-step() {
-    STEP="$1"
-    echo "check-pod: [$((SECONDS - T0))s] $STEP" >&2
-}
-log() { echo "check-pod:   $*" >&2; }
-fail() {
-    echo "check-pod: FAILED at step \"$STEP\": $*" >&2
-    STEP=""
-    exit 1
-}
-skip() {
-    echo "check-pod: SKIPPED: $*" >&2
-    exit 0
-}
+CHECK_NAME=check-pod
+# shellcheck source=scripts/steps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/steps.sh"
 PODS=()
 SCRATCH=()
 WHY=""
