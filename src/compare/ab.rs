@@ -26,6 +26,7 @@ use super::drift::{self, OutputDrift, Tolerance};
 use super::sequential::{self, Call, ShiftInterval};
 use super::stopping::Stopping;
 use super::verdict::metric_of;
+use super::wait::{self, Adjusted, Waits};
 use crate::accuracy::Accuracy;
 use crate::accuracy::score::{LabelledAudio, score_set};
 use crate::config::Metric;
@@ -51,6 +52,12 @@ pub trait Variant {
     /// `warmup` untimed iterations, then `iterations` timed ones (0: warm-up only); the
     /// samples in milliseconds and what the environment did meanwhile.
     fn block(&mut self, warmup: u32, iterations: u32) -> anyhow::Result<(Vec<f64>, EnvDelta)>;
+    /// Why this variant's threads wait for each other ("4 busy threads on 1 CPU(s)"), when
+    /// they outnumber its CPUs: that wait is its own cost, never adjusted away
+    /// ([`super::wait`]). `None` by default.
+    fn crowded(&self) -> Option<String> {
+        None
+    }
     /// What one more untimed iteration produces (output drift); nothing by default.
     fn outputs(&mut self) -> anyhow::Result<Outputs> {
         Ok(Outputs::default())
@@ -102,7 +109,7 @@ pub enum Order {
     Ba,
 }
 
-/// One unit: which pair ran it, in which order, and its log-ratio `d`.
+/// One unit: which pair ran it, in which order, and its log-ratio `d` as measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Unit {
     pub pair: u32,
@@ -110,6 +117,16 @@ pub struct Unit {
     pub log_ratio: f64,
     /// What the environment did to B's block minus A's.
     pub env_diff: super::EnvDiff,
+    /// The share of its time each block waited for a CPU; `None` without scheduler counts.
+    pub waits: Option<Waits>,
+}
+
+/// The units as the looks judge them: adjusted for the CPU each block waited for, unless a
+/// variant is `crowded` or the variants waited differently ([`super::wait`]).
+pub fn judged(units: &[Unit], crowded: Option<&str>) -> Adjusted {
+    let d: Vec<f64> = units.iter().map(|u| u.log_ratio).collect();
+    let waits: Vec<Option<Waits>> = units.iter().map(|u| u.waits).collect();
+    wait::adjust(&d, &waits, crowded)
 }
 
 /// Why the duet stopped.
@@ -160,6 +177,9 @@ pub struct DuetOutcome {
     pub after: Vec<(Result<AfterRun, String>, Result<AfterRun, String>)>,
     /// The plan the duet ran under, so its verdict can name the knob that stopped it.
     pub plan: DuetPlan,
+    /// A variant whose threads outnumber its CPUs, and how ("B: 4 busy threads on 1 CPU(s)"):
+    /// the units are then judged as measured.
+    pub crowded: Option<String>,
 }
 
 /// A fresh pair of variants (A, B) for pair number `p`.
@@ -230,11 +250,19 @@ pub fn duet_listening(
     // A worker that stops answering ends the duet with what was measured; its pair is not
     // asked anything more (its workers were ended).
     let mut silent: Option<(usize, String)> = None;
+    let mut crowded: Option<String> = None;
     let mut want = plan.pairs.get();
     let mut p = 0;
     while p < want {
         let (mut a, mut b) = match start_pair(p) {
-            Ok(ab) => ab,
+            Ok(ab) => {
+                if crowded.is_none() {
+                    crowded = [("A", &ab.0), ("B", &ab.1)]
+                        .into_iter()
+                        .find_map(|(label, v)| v.crowded().map(|why| format!("{label}: {why}")));
+                }
+                ab
+            }
             Err(e) => match unanswered(&e) {
                 Some(why) => {
                     silent = Some((pairs.len(), why));
@@ -298,14 +326,14 @@ pub fn duet_listening(
         accuracy: None,
         after: Vec::new(),
         plan: *plan,
+        crowded,
     };
     let mut rng = ChaCha8Rng::seed_from_u64(plan.seed);
     let mut stopping = Stopping::new();
     let mut during = Vec::new();
-    let mut d = Vec::new();
     let mut unit_pairs = Vec::new();
     while silent.is_none() {
-        let u = d.len();
+        let u = out.units.len();
         if plan.max_units.is_some_and(|m| u >= m) {
             out.stop = DuetStop::MaxUnits;
             break;
@@ -352,18 +380,20 @@ pub fn duet_listening(
         out.a_samples_ms.extend(a_samples);
         out.b_samples_ms.extend(b_samples);
         let r = bm.ln() - am.ln();
-        d.push(r);
         unit_pairs.push(p);
         out.units.push(Unit {
             pair: p,
             order,
             log_ratio: r,
             env_diff: super::EnvDiff::between(&a_env, &b_env),
+            waits: Waits::of(&a_env, &b_env),
         });
-        progress(d.len(), r);
-        if stopping.due(d.len()) {
-            let tau = information(plan, clock.elapsed(), d.len());
+        let n = out.units.len();
+        progress(n, r);
+        if stopping.due(n) {
+            let tau = information(plan, clock.elapsed(), n);
             let th = plan_threshold(plan, &out.a_samples_ms);
+            let d = judged(&out.units, out.crowded.as_deref()).d;
             if let Some(dec) = stopping.look(&d, &unit_pairs, tau, th) {
                 out.decision = Some((dec.look, dec.interval, dec.call));
                 if dec.call != Call::Continue {
@@ -378,14 +408,16 @@ pub fn duet_listening(
         out.stop = DuetStop::Unanswered(why.clone());
     }
     // Stopped undecided: one last look at every unit measured, spending all the error left.
+    let n = out.units.len();
     if out.stop != DuetStop::Decided
-        && !d.is_empty()
+        && n > 0
         && stopping
             .looks()
             .last()
-            .is_none_or(|l| l.tau < 1.0 || l.units < d.len())
+            .is_none_or(|l| l.tau < 1.0 || l.units < n)
     {
         let th = plan_threshold(plan, &out.a_samples_ms);
+        let d = judged(&out.units, out.crowded.as_deref()).d;
         if let Some(dec) = stopping.look(&d, &unit_pairs, 1.0, th) {
             out.decision = Some((dec.look, dec.interval, dec.call));
         }
@@ -463,9 +495,9 @@ pub fn duet_listening(
 }
 
 /// The between-pair sd counted in the duet's interval (the prior pooled with the pairs' own).
-pub fn pair_sd(units: &[Unit]) -> f64 {
-    let d: Vec<f64> = units.iter().map(|u| u.log_ratio).collect();
-    let pairs: Vec<u32> = units.iter().map(|u| u.pair).collect();
+pub fn pair_sd(out: &DuetOutcome) -> f64 {
+    let d = judged(&out.units, out.crowded.as_deref()).d;
+    let pairs: Vec<u32> = out.units.iter().map(|u| u.pair).collect();
     sequential::pair_variance(&d, &pairs).0.sqrt()
 }
 

@@ -2,13 +2,14 @@
 //! sentence a reader needs: the interval against the threshold, the knob that stopped an
 //! undecided run and the length that would decide it, a silent worker, contamination. Pure.
 
-use super::ab::{CATCH_MARGIN_PTS, DuetOutcome, DuetStop, pair_sd, pct, threshold};
+use super::ab::{CATCH_MARGIN_PTS, DuetOutcome, DuetStop, judged, pair_sd, pct, threshold};
 use super::drift;
 use super::sequential::{self, ALPHA, Call};
 use super::stopping::FIRST_LOOK;
 use super::verdict::metric_of;
 use super::{
-    BaselineUsed, Catch, DuetFacts, ModelVerdict, PctInterval, RoundChange, Verdict, contamination,
+    BaselineUsed, Catch, DuetFacts, ModelVerdict, PctInterval, RoundChange, Verdict, WaitFacts,
+    contamination, wait,
 };
 use crate::config::{Metric, Thresholds};
 
@@ -26,12 +27,14 @@ pub fn verdict(
     let a_ms = finite(metric_of(Metric::Median, &out.a_samples_ms));
     let b_ms = finite(metric_of(Metric::Median, &out.b_samples_ms));
     let n = out.units.len();
-    let between = pair_sd(&out.units);
+    let between = pair_sd(out);
+    let judged = judged(&out.units, out.crowded.as_deref());
     let test = format!(
-        "duet: {n} units (AB/BA in random order, seed {}, {} iteration(s) per block) on {} worker pair(s); Hodges-Lehmann estimate, Wilcoxon signed-rank interval widened by the pairs' random effect (sd {:.1}%), group-sequential boundaries spending alpha {ALPHA} on the budget used; regressed = significantly slower and estimate above the threshold",
+        "duet: {n} units (AB/BA in random order, seed {}, {} iteration(s) per block) on {} worker pair(s); {}; Hodges-Lehmann estimate, Wilcoxon signed-rank interval widened by the pairs' random effect (sd {:.1}%), group-sequential boundaries spending alpha {ALPHA} on the budget used; regressed = significantly slower and estimate above the threshold",
         out.plan.seed,
         out.per_block,
         out.units.iter().map(|u| u.pair).max().map_or(0, |p| p + 1),
+        judged.method(),
         pct(between),
     );
     let mut v = ModelVerdict {
@@ -48,8 +51,9 @@ pub fn verdict(
         rounds: out
             .units
             .iter()
-            .filter(|u| u.log_ratio.is_finite())
-            .map(|u| RoundChange {
+            .zip(&judged.d)
+            .filter(|(u, _)| u.log_ratio.is_finite())
+            .map(|(u, d)| RoundChange {
                 first: serde_json::to_value(u.order)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
@@ -57,12 +61,13 @@ pub fn verdict(
                 change_pct: pct(u.log_ratio),
                 pair: u.pair + 1,
                 env_diff: Some(u.env_diff).filter(|e| *e != super::EnvDiff::default()),
+                adjusted_change_pct: (judged.how == wait::Adjustment::Applied).then(|| pct(*d)),
             })
             .collect(),
         ..ModelVerdict::new(name, cpu_model, architecture, t, test)
     };
     let th = threshold(t.max_regression_pct, t.min_abs_ms, a_ms.unwrap_or(f64::NAN));
-    v.duet = Some(facts(out, th, t.max_regression_pct));
+    v.duet = Some(facts(out, &judged, th, t.max_regression_pct));
     if t.metric == Metric::P95 {
         v.reasons.push(
             "the duet judges the typical latency (block medians); p95 is judged by `compare`"
@@ -138,6 +143,7 @@ pub fn verdict(
             .insert(1, undecided_fix(v.duet.as_ref(), out, architecture));
     }
     v.verdict = verdict;
+    v.reasons.extend(judged.sentence());
     if !v.contamination.is_empty() {
         v.verdict = Verdict::Inconclusive;
         v.reasons.insert(
@@ -205,11 +211,11 @@ fn too_little(n: usize, out: &DuetOutcome, architecture: &str) -> String {
 
 /// The facts of a duet: its seed, clocks, looks, noise, and the length that would catch the
 /// threshold plus [`CATCH_MARGIN_PTS`] at that noise.
-fn facts(out: &DuetOutcome, th: f64, threshold_pct: f64) -> DuetFacts {
-    let d: Vec<f64> = out.units.iter().map(|u| u.log_ratio).collect();
+fn facts(out: &DuetOutcome, judged: &wait::Adjusted, th: f64, threshold_pct: f64) -> DuetFacts {
+    let d = &judged.d;
     let pairs: Vec<u32> = out.units.iter().map(|u| u.pair).collect();
-    let unit_sd = unit_sd(&d);
-    let (pair_var, k) = sequential::pair_variance(&d, &pairs);
+    let unit_sd = unit_sd(d);
+    let (pair_var, k) = sequential::pair_variance(d, &pairs);
     let measuring_s = out.measuring.as_secs_f64();
     let change = (1.0 + (threshold_pct.max(pct(th)) + CATCH_MARGIN_PTS) / 100.0).ln();
     // The last look of a run of the needed length spends the whole error: its level is about
@@ -231,6 +237,12 @@ fn facts(out: &DuetOutcome, th: f64, threshold_pct: f64) -> DuetFacts {
         pair_sd_pct: Some(pct(pair_var.sqrt())),
         looks: out.looks.clone(),
         catch,
+        wait: Some(WaitFacts {
+            adjustment: judged.how,
+            a_wait_pct: Some(100.0 * judged.a_wait),
+            b_wait_pct: Some(100.0 * judged.b_wait),
+            correction_pct: Some(pct(judged.correction)),
+        }),
     }
 }
 

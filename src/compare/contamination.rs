@@ -170,6 +170,7 @@ mod tests {
             steal_ratio: Some(0.0),
             run_delay_ms: Some(20.0),
             run_delay_ratio: Some(0.001),
+            on_cpu_ms: Some(19_900.0),
             others_busy_ms: Some(400.0),
             others_busy_cpus: Some(0.02),
         }

@@ -17,6 +17,7 @@ pub mod memory_pairs;
 pub mod sequential;
 pub mod stopping;
 pub mod verdict;
+pub mod wait;
 pub mod workers;
 
 use serde::{Deserialize, Serialize};
@@ -158,6 +159,24 @@ pub struct DuetFacts {
     /// The length that would catch a named slowdown at this run's noise.
     #[serde(default)]
     pub catch: Option<Catch>,
+    /// Whether the units were adjusted for the CPU their blocks waited for, and the waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<WaitFacts>,
+}
+
+/// The run-delay adjustment of a duet ([`wait`]): whether it was made, and what it saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitFacts {
+    pub adjustment: wait::Adjustment,
+    /// The median share of their time A's and B's blocks waited for a CPU, percent.
+    #[serde(default)]
+    pub a_wait_pct: Option<f64>,
+    #[serde(default)]
+    pub b_wait_pct: Option<f64>,
+    /// The typical correction the waits imply, percent (Hodges-Lehmann): near zero when only
+    /// a neighbour made the blocks wait; significantly off zero, the units were not adjusted.
+    #[serde(default)]
+    pub correction_pct: Option<f64>,
 }
 
 /// "A run of this length would catch this slowdown 19 times in 20", at a run's measured noise.
@@ -179,6 +198,10 @@ pub struct RoundChange {
     /// systematic difference between pairs is visible here.
     #[serde(default)]
     pub pair: u32,
+    /// Duet: the change once each block is counted as if it had run alone (the run-delay
+    /// adjustment the verdict used); absent when the units were judged as measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjusted_change_pct: Option<f64>,
     /// Duet: what the environment did to B's block minus what it did to A's (the covariates a
     /// variance-reducing adjustment would use; docs/verdict.md measured how much they explain).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -309,6 +332,11 @@ impl ModelVerdict {
         if let Some(f) = &mut self.duet {
             keep(&mut f.unit_sd_pct);
             keep(&mut f.pair_sd_pct);
+            if let Some(w) = &mut f.wait {
+                keep(&mut w.a_wait_pct);
+                keep(&mut w.b_wait_pct);
+                keep(&mut w.correction_pct);
+            }
             f.looks
                 .retain(|l| l.tau.is_finite() && l.spent.is_finite() && l.level.is_finite());
             if f.catch

@@ -96,7 +96,14 @@ pub fn duet_verdict(
         );
         out = attempt(&mut start_pair, plan)?;
     }
-    notes.extend(contamination::interleaved_notes(&out.during));
+    // A wait the units were adjusted for is said by the verdict, with both variants' shares.
+    let mut shared = out.during;
+    if crate::compare::ab::judged(&out.units, out.crowded.as_deref()).how
+        == crate::compare::wait::Adjustment::Applied
+    {
+        shared.run_delay_ratio = None;
+    }
+    notes.extend(contamination::interleaved_notes(&shared));
     let mut v = match &seen {
         Some((ha, hb)) => {
             let mut v = crate::compare::ab::verdict(name, &ha.cpu_model, &ha.architecture, t, &out);
@@ -192,7 +199,27 @@ fn facts(h: &Hello) -> RunFacts<'_> {
     }
 }
 
+/// "4 busy threads on 1 CPU" when a worker's session runs more busy threads than the CPUs it
+/// has (pinned, and under its CPU limit): its threads then wait for each other.
+fn crowding(h: &Hello) -> Option<String> {
+    let s = &h.session;
+    let inter = if s.parallel_execution {
+        s.inter_op_threads.get()
+    } else {
+        1
+    };
+    let threads = f64::from(s.intra_op_threads.get()) * f64::from(inter);
+    let mut cpus = h.pinned_cpus.len() as f64;
+    if let Some(limit) = h.cpu_limit {
+        cpus = if cpus > 0.0 { cpus.min(limit) } else { limit };
+    }
+    (cpus > 0.0 && threads > cpus).then(|| format!("{threads} busy threads on {cpus} CPU(s)"))
+}
+
 impl Variant for Worker {
+    fn crowded(&self) -> Option<String> {
+        crowding(&self.hello)
+    }
     fn transcribe(&mut self, samples: &[f32]) -> Result<crate::workload::Transcript> {
         Worker::transcribe(self, samples)
     }

@@ -39,8 +39,8 @@ pub struct Snapshot {
     pub cpu_stat: Option<CpuStat>,
     /// System-wide `/proc/stat` jiffies; `None` off Linux.
     pub jiffies: Option<CpuJiffies>,
-    /// Run delay of this process's threads, ns ([`sched`]); `None` off Linux.
-    pub run_delay_ns: Option<u64>,
+    /// Run delay and time on a CPU of this process's threads ([`sched`]); `None` off Linux.
+    pub sched: Option<sched::SchedTimes>,
     /// CPU time this process has used so far (all threads).
     pub process_cpu: Option<std::time::Duration>,
 }
@@ -51,7 +51,7 @@ impl Snapshot {
         Snapshot {
             cpu_stat: cgroup::current_cpu_stat(),
             jiffies: proc::read_proc_stat(),
-            run_delay_ns: sched::run_delay_ns(),
+            sched: sched::times(),
             process_cpu: proc::process_cpu_time(),
             unix_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -93,6 +93,10 @@ pub struct EnvDelta {
     /// `run_delay_ms / elapsed_ms`: share of the interval spent waiting for the CPU.
     #[serde(default)]
     pub run_delay_ratio: Option<f64>,
+    /// Time this process's threads ran on a CPU, milliseconds (the scheduler's count, read with
+    /// the run delay). Absent in results written before it was recorded.
+    #[serde(default)]
+    pub on_cpu_ms: Option<f64>,
     /// CPU time other processes used on the machine's CPUs (all of `/proc/stat`, minus this
     /// process), milliseconds. A neighbour on *another* core is invisible to run delay but still
     /// competes for the shared caches and memory bandwidth. Absent in older results.
@@ -164,6 +168,7 @@ impl EnvDelta {
         let steal_jiffies = sum(parts, |p| p.steal_jiffies);
         let total_jiffies = sum(parts, |p| p.total_jiffies);
         let run_delay_ms = sum(parts, |p| p.run_delay_ms);
+        let on_cpu_ms = sum(parts, |p| p.on_cpu_ms);
         let others_busy_ms = sum(parts, |p| p.others_busy_ms);
         EnvDelta {
             elapsed_ms,
@@ -182,9 +187,19 @@ impl EnvDelta {
             },
             run_delay_ms,
             run_delay_ratio: per_ms(run_delay_ms, elapsed_ms),
+            on_cpu_ms,
             others_busy_ms,
             others_busy_cpus: per_ms(others_busy_ms, elapsed_ms),
         }
+    }
+
+    /// The share of the time this process's threads wanted a CPU that they spent waiting for
+    /// one: run delay over run delay plus time on a CPU (0..1). For one busy thread it is the
+    /// share of the interval another process held the CPU; summed over threads it stays below
+    /// 1 however many threads waited. `None` when either count is unknown or nothing ran.
+    pub fn wait_share(&self) -> Option<f64> {
+        let (delay, ran) = (self.run_delay_ms?, self.on_cpu_ms?);
+        Some(delay / (delay + ran)).filter(|w| w.is_finite() && (0.0..=1.0).contains(w))
     }
 
     /// `after - before`, field by field.
@@ -204,15 +219,17 @@ impl EnvDelta {
             .saturating_duration_since(before.taken_at)
             .as_secs_f64()
             * 1e3;
-        let run_delay_ms = match (before.run_delay_ns, after.run_delay_ns) {
-            (Some(b), Some(a)) => a.checked_sub(b).map(|d| d as f64 / 1e6),
+        let sched = |f: fn(&sched::SchedTimes) -> u64| match (before.sched, after.sched) {
+            (Some(b), Some(a)) => f(&a).checked_sub(f(&b)).map(|d| d as f64 / 1e6),
             _ => None,
         };
+        let run_delay_ms = sched(|t| t.run_delay_ns);
         let others_busy_ms = others_busy_ms(before, after);
         EnvDelta {
             elapsed_ms,
             run_delay_ms,
             run_delay_ratio: per_ms(run_delay_ms, elapsed_ms),
+            on_cpu_ms: sched(|t| t.on_cpu_ns),
             others_busy_ms,
             others_busy_cpus: per_ms(others_busy_ms, elapsed_ms),
             nr_periods,
@@ -269,7 +286,7 @@ mod tests {
             unix_ms: 0,
             cpu_stat: stat,
             jiffies: j,
-            run_delay_ns: None,
+            sched: None,
             process_cpu: None,
         }
     }
@@ -298,14 +315,23 @@ mod tests {
         let t0 = Instant::now();
         let mut b = snap(t0, None, None);
         let mut a = snap(t0 + Duration::from_secs(10), None, None);
-        b.run_delay_ns = Some(1_000_000_000);
-        a.run_delay_ns = Some(4_000_000_000);
+        let times = |on_cpu_ns, run_delay_ns| {
+            Some(sched::SchedTimes {
+                on_cpu_ns,
+                run_delay_ns,
+            })
+        };
+        b.sched = times(2_000_000_000, 1_000_000_000);
+        a.sched = times(9_000_000_000, 4_000_000_000);
         let d = a.since(&b);
+        assert_eq!(d.on_cpu_ms, Some(7000.0));
+        assert!((d.wait_share().unwrap() - 0.3).abs() < 1e-9, "3 s waiting of 10 s wanted");
         assert_eq!(d.run_delay_ms, Some(3000.0));
         assert!((d.run_delay_ratio.unwrap() - 0.3).abs() < 1e-9);
         // A thread that exited took its delay along: unknown, not negative.
-        a.run_delay_ns = Some(10);
+        a.sched = times(9_000_000_000, 10);
         assert_eq!(a.since(&b).run_delay_ms, None);
+        assert_eq!(a.since(&b).wait_share(), None);
     }
 
     #[test]

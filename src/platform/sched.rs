@@ -6,29 +6,43 @@
 //! dispersion check stays quiet. `/proc/self/task/*/schedstat` (second field: run delay, ns)
 //! counts exactly that wait.
 
-/// Sum of the run delay of every current thread of this process, nanoseconds. `None` off Linux
-/// or without schedstats. Threads that exited take their delay with them, so a difference of
-/// two readings may go backwards; callers treat that as unknown.
-pub fn run_delay_ns() -> Option<u64> {
+/// What the scheduler says of this process's threads, summed over every current thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SchedTimes {
+    /// Time the threads ran on a CPU, nanoseconds.
+    pub on_cpu_ns: u64,
+    /// Time the threads were runnable but waiting for a CPU, nanoseconds.
+    pub run_delay_ns: u64,
+}
+
+/// [`SchedTimes`] of this process now, both read from the same files so that they cover the
+/// same threads. `None` off Linux or without schedstats. Threads that exited take their times
+/// with them, so a difference of two readings may go backwards; callers treat that as unknown.
+pub fn times() -> Option<SchedTimes> {
     let tasks = std::fs::read_dir("/proc/self/task").ok()?;
-    let mut total = 0u64;
+    let mut total = SchedTimes::default();
     let mut any = false;
     for t in tasks.flatten() {
-        if let Some(d) = std::fs::read_to_string(t.path().join("schedstat"))
+        if let Some(one) = std::fs::read_to_string(t.path().join("schedstat"))
             .ok()
             .as_deref()
-            .and_then(parse_run_delay)
+            .and_then(parse_schedstat)
         {
-            total = total.saturating_add(d);
+            total.on_cpu_ns = total.on_cpu_ns.saturating_add(one.on_cpu_ns);
+            total.run_delay_ns = total.run_delay_ns.saturating_add(one.run_delay_ns);
             any = true;
         }
     }
     any.then_some(total)
 }
 
-/// The run delay (second field) of one `schedstat` line: "cpu_ns run_delay_ns timeslices".
-pub fn parse_run_delay(line: &str) -> Option<u64> {
-    line.split_whitespace().nth(1)?.parse().ok()
+/// The first two fields of one `schedstat` line: "cpu_ns run_delay_ns timeslices".
+pub fn parse_schedstat(line: &str) -> Option<SchedTimes> {
+    let mut fields = line.split_whitespace();
+    Some(SchedTimes {
+        on_cpu_ns: fields.next()?.parse().ok()?,
+        run_delay_ns: fields.next()?.parse().ok()?,
+    })
 }
 
 #[cfg(test)]
@@ -36,16 +50,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_the_second_field() {
-        assert_eq!(parse_run_delay("123456 7890 12\n"), Some(7890));
-        assert_eq!(parse_run_delay("123456"), None);
-        assert_eq!(parse_run_delay("a b c"), None);
+    fn parses_the_first_two_fields() {
+        assert_eq!(
+            parse_schedstat("123456 7890 12\n"),
+            Some(SchedTimes {
+                on_cpu_ns: 123_456,
+                run_delay_ns: 7890
+            })
+        );
+        assert_eq!(parse_schedstat("123456"), None);
+        assert_eq!(parse_schedstat("a b c"), None);
     }
 
     #[test]
     fn this_process_has_a_reading_on_linux() {
         if cfg!(target_os = "linux") && std::path::Path::new("/proc/self/schedstat").exists() {
-            assert!(run_delay_ns().is_some());
+            let t = times().expect("schedstat on linux");
+            assert!(t.on_cpu_ns > 0, "this test ran on a CPU: {t:?}");
         }
     }
 }

@@ -266,7 +266,7 @@ mod round_trip {
                 runs_total: 1,
             });
             m.wall_time_s = xs[7];
-            m.rounds = vec![RoundChange { first: "AB".into(), change_pct: xs[8], pair: 1, env_diff: None }];
+            m.rounds = vec![RoundChange { first: "AB".into(), change_pct: xs[8], pair: 1, env_diff: None, adjusted_change_pct: None }];
             m.memory = Some(MemoryVerdict {
                 verdict: None,
                 candidate_mb: xs[9],

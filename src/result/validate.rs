@@ -153,6 +153,7 @@ fn during_problems(d: &EnvDelta) -> Vec<String> {
         ("steal_ratio", d.steal_ratio, 1.0),
         ("run_delay_ms", d.run_delay_ms, f64::INFINITY),
         ("run_delay_ratio", d.run_delay_ratio, f64::INFINITY),
+        ("on_cpu_ms", d.on_cpu_ms, f64::INFINITY),
         ("others_busy_ms", d.others_busy_ms, f64::INFINITY),
         ("others_busy_cpus", d.others_busy_cpus, f64::INFINITY),
     ] {

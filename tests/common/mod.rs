@@ -143,6 +143,7 @@ pub fn pin_result(path: &Path, samples_ms: &[f64], others_busy_cpus: f64) {
             steal_ratio: Some(0.0),
             run_delay_ms: Some(0.0),
             run_delay_ratio: Some(0.0),
+            on_cpu_ms: Some(1000.0 * total_s),
             others_busy_ms: Some(others_busy_cpus * 1000.0 * total_s),
             others_busy_cpus: Some(others_busy_cpus),
         };
