@@ -96,7 +96,34 @@ def measure(a, cases):
         print(f"{case:8s} #{i:02d} {v['verdict']:12s} {v.get('change_pct') or float('nan'):+6.1f}% "
               f"[{ci['low']:+.1f}, {ci['high']:+.1f}] units={len(v['rounds'])} "
               f"mde={v.get('mde_pct') or float('nan'):.1f}% measuring={duet.get('measuring_s', float('nan')):.0f}s "
-              f"start-up={duet.get('startup_s', float('nan')):.0f}s wall={time.time() - t0:.0f}s", flush=True)
+              f"start-up={duet.get('startup_s', float('nan')):.0f}s wall={time.time() - t0:.0f}s "
+              f"{wait_line(duet)}", flush=True)
+
+
+def wait_line(duet):
+    """The run-delay adjustment of a duet, one line: how, and the median waits of A and B."""
+    w = duet.get("wait") or {}
+    return (f"adjust={w.get('adjustment', '-')} wait A/B={w.get('a_wait_pct') or float('nan'):.1f}/"
+            f"{w.get('b_wait_pct') or float('nan'):.1f}%")
+
+
+def unit_sds(vs):
+    """Median over duets of the units' robust sd (1.4826 MAD of log ratios), percent: as
+    measured, and as judged (adjusted where the duet adjusted)."""
+    def mad_sd(x):
+        m = statistics.median(x)
+        return 1.4826 * statistics.median(abs(v - m) for v in x)
+    raw, judged = [], []
+    for v in vs:
+        rs = v["rounds"]
+        if len(rs) < 3:
+            continue
+        raw.append(mad_sd([math.log(1 + r["change_pct"] / 100) for r in rs]))
+        judged.append(mad_sd([math.log(1 + r.get("adjusted_change_pct", r["change_pct"]) / 100) for r in rs]))
+    if not raw:
+        return None
+    return {"raw_pct": statistics.median(raw) * 100, "judged_pct": statistics.median(judged) * 100,
+            "duets": len(raw)}
 
 
 def covariates_r2(vs):
@@ -185,7 +212,13 @@ def summary(a):
         med = lambda xs: statistics.median(xs) if xs else float("nan")  # noqa: E731
         print(f"          measuring: median {med(measuring):.1f} s (to `regressed`: {med(to_regressed):.1f} s), "
               f"start-up off the clock: median {med(startup):.1f} s")
-        out[case] = dict(n=len(vs), true_pct=true, regressed=k, regressed_ci95=[lo, hi],
+        adj = {}
+        for v in vs:
+            k_ = ((v.get("duet") or {}).get("wait") or {}).get("adjustment", "none")
+            adj[k_] = adj.get(k_, 0) + 1
+        sds = unit_sds(vs)
+        print(f"          adjustment: {adj}; unit sd (median over duets) {sds}")
+        out[case] = dict(n=len(vs), true_pct=true, adjustment=adj, unit_sd=sds, regressed=k, regressed_ci95=[lo, hi],
                          passed=passed, inconclusive=incon, median_wall_s=secs, median_mde_pct=mde,
                          median_measuring_s=med(measuring), median_measuring_to_regressed_s=med(to_regressed),
                          median_startup_s=med(startup))
@@ -284,7 +317,7 @@ def main():
     ap.add_argument("--threshold", type=float, default=2.0)
     ap.add_argument("--budget", type=float, default=60.0)
     ap.add_argument("--pairs", type=int, default=6, help="--worker-pairs of every duet")
-    ap.add_argument("--neighbour", choices=["pinned", "cache"],
+    ap.add_argument("--neighbour", choices=["pinned", "cache", "bursty"],
                     help="run benches/noisy_neighbour.sh with this argument while measuring")
     ap.add_argument("--out")
     ap.add_argument("--summary-only", action="store_true")

@@ -45,6 +45,10 @@ struct Noise {
     process: f64,
     /// Probability that an iteration stalls (1.5-3x).
     stall: f64,
+    /// Share of blocks a bursty neighbour holds the pinned core in: such a block waits 20-60%
+    /// of its time (reported as run delay, as the kernel does) and runs 12% x that share slower
+    /// meanwhile (the caches, which run delay does not see). 0: no neighbour.
+    neighbour: f64,
     /// Measuring budget, seconds.
     budget_s: f64,
 }
@@ -58,11 +62,12 @@ const fn quiet(name: &'static str, sd: f64) -> Noise {
         periodic: 0.0,
         process: 0.0,
         stall: 0.0,
+        neighbour: 0.0,
         budget_s: 60.0,
     }
 }
 
-const MODELS: [Noise; 10] = [
+const MODELS: [Noise; 11] = [
     quiet("normal 1%", 0.01),
     quiet("normal 3%", 0.03),
     quiet("normal 7%", 0.07),
@@ -101,6 +106,10 @@ const MODELS: [Noise; 10] = [
         stall: 0.02,
         budget_s: 120.0,
         ..quiet("noisy hour 7%, 120 s", 0.07)
+    },
+    Noise {
+        neighbour: 0.5,
+        ..quiet("bursty neighbour + 3%", 0.03)
     },
 ];
 
@@ -158,11 +167,24 @@ impl Variant for Simulated {
         } else {
             0.0
         };
-        let base = self.factor + m.speed + wave;
-        let samples = (0..iterations)
+        let wait = if m.noise.neighbour > 0.0 && m.rng.random::<f64>() < m.noise.neighbour {
+            0.2 + 0.4 * m.rng.random::<f64>()
+        } else {
+            0.0
+        };
+        let base = self.factor + m.speed + wave + (1.0 + 0.12 * wait).ln() - (1.0 - wait).ln();
+        let samples: Vec<f64> = (0..iterations)
             .map(|_| 1e3 * ITERATION_S * (base + m.noise()).exp())
             .collect();
-        Ok((samples, EnvDelta::default()))
+        // The scheduler's counts: a neighbour's wait when there is one, none on a quiet core.
+        let elapsed: f64 = samples.iter().sum();
+        let env = EnvDelta {
+            elapsed_ms: elapsed,
+            run_delay_ms: Some(wait * elapsed),
+            on_cpu_ms: Some((1.0 - wait) * elapsed),
+            ..EnvDelta::default()
+        };
+        Ok((samples, env))
     }
 }
 
@@ -314,7 +336,7 @@ fn svg(rows: &[Row]) -> String {
     );
     let colours = [
         "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-        "#bcbd22", "#17becf",
+        "#bcbd22", "#17becf", "#000000",
     ];
     for (k, m) in MODELS.iter().enumerate() {
         let pts: Vec<String> = rows
