@@ -654,3 +654,67 @@ fn outputs_that_changed_are_reported_and_can_fail_the_check() {
         "{m:#}"
     );
 }
+
+/// A real neighbour on the pinned CPU (a spinning thread of this test, pinned to CPU 0 where the
+/// duet runs): the kernel makes every block wait for it, the workers' scheduler counts say so,
+/// and the duet takes that wait out of each block ("applied"), saying so. Skipped, with the
+/// reason, where the kernel keeps no schedstats.
+#[test]
+fn ab_beside_a_busy_neighbour_on_its_cpu_takes_the_wait_out() {
+    if !Path::new("/proc/self/task").exists()
+        || std::fs::read_to_string("/proc/self/schedstat").is_err()
+    {
+        eprintln!("skipped: this kernel keeps no schedstats (/proc/self/schedstat)");
+        return;
+    }
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let spinner = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            // SAFETY: a zeroed cpu_set_t is the empty set; the pointer and size are exact.
+            let pinned = unsafe {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(0, &mut set);
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+            };
+            let mut x = 1u64;
+            while pinned && !stop.load(Ordering::Relaxed) {
+                x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+            }
+            pinned
+        })
+    };
+    let d = Dir::new("");
+    let m = micro().display().to_string();
+    let (code, v, err) = ab(&d, &["--a-model", &m, "--b-model", &m, "--cpus", "0"]);
+    stop.store(true, Ordering::Relaxed);
+    assert!(
+        spinner.join().unwrap(),
+        "the neighbour could not pin itself to CPU 0"
+    );
+    assert_a_verdict(code, &v, &err);
+    let model = &v["models"][0];
+    let wait = &model["duet"]["wait"];
+    assert_eq!(wait["adjustment"], "applied", "{model:#}");
+    // CFS shares the CPU with the spinner: each block waits a large share of its time.
+    for side in ["a_wait_pct", "b_wait_pct"] {
+        let w = wait[side].as_f64().unwrap();
+        assert!((15.0..95.0).contains(&w), "{side} = {w}: {model:#}");
+    }
+    let rounds = model["rounds"].as_array().unwrap();
+    assert!(
+        rounds.iter().all(|r| r["adjusted_change_pct"].is_number()),
+        "{model:#}"
+    );
+    assert!(
+        model["test"]
+            .as_str()
+            .unwrap()
+            .contains("adjusted for the share it waited"),
+        "{model:#}"
+    );
+    let reasons = model["reasons"].to_string();
+    assert!(reasons.contains("as if it had run alone"), "{reasons}");
+}

@@ -91,6 +91,7 @@ pub fn verdict(
         }
         Err(e) => v.reasons.push(format!("outputs not compared: {e}")),
     }
+    v.reasons.extend(judged.sentence());
     let Some((look, i, c)) = out.decision else {
         v.verdict = Verdict::Inconclusive;
         v.reasons
@@ -143,7 +144,6 @@ pub fn verdict(
             .insert(1, undecided_fix(v.duet.as_ref(), out, architecture));
     }
     v.verdict = verdict;
-    v.reasons.extend(judged.sentence());
     if !v.contamination.is_empty() {
         v.verdict = Verdict::Inconclusive;
         v.reasons.insert(

@@ -108,7 +108,8 @@ pub fn adjust(d: &[f64], waits: &[Option<Waits>], crowded: Option<&str>) -> Adju
     };
     let corrections: Vec<f64> = known.iter().map(Waits::correction).collect();
     let centred = shift_interval(&corrections, OWN_WAIT_LEVEL);
-    let own = shift_interval(&corrections, OWN_WAIT_LEVEL).is_some_and(|i| i.low > 0.0 || i.high < 0.0);
+    let own =
+        shift_interval(&corrections, OWN_WAIT_LEVEL).is_some_and(|i| i.low > 0.0 || i.high < 0.0);
     let a_wait = median(&known.iter().map(|w| w.a).collect::<Vec<_>>());
     let b_wait = median(&known.iter().map(|w| w.b).collect::<Vec<_>>());
     let (d, how) = if crowded.is_some() {

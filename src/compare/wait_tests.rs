@@ -41,8 +41,14 @@ fn the_wait_share_comes_from_the_blocks_scheduler_counts() {
     // Two threads that each waited half of a second: still a share of what they wanted.
     let w = Waits::of(&env(Some(1000.0), Some(1000.0)), &env(Some(0.0), Some(1.0))).unwrap();
     assert!((w.a - 0.5).abs() < 1e-12);
-    assert_eq!(Waits::of(&env(None, Some(1.0)), &env(Some(0.0), Some(1.0))), None);
-    assert_eq!(Waits::of(&env(Some(0.0), Some(0.0)), &env(Some(0.0), Some(1.0))), None);
+    assert_eq!(
+        Waits::of(&env(None, Some(1.0)), &env(Some(0.0), Some(1.0))),
+        None
+    );
+    assert_eq!(
+        Waits::of(&env(Some(0.0), Some(0.0)), &env(Some(0.0), Some(1.0))),
+        None
+    );
 }
 
 /// Units whose blocks were stretched by a neighbour's random share of the CPU come back to the
@@ -59,10 +65,17 @@ fn a_neighbours_wait_is_taken_out_exactly() {
     }
     let adj = adjust(&d, &w, None);
     assert_eq!(adj.how, Adjustment::Applied);
-    assert!(adj.d.iter().all(|x| (x - truth).abs() < 1e-12), "{:?}", adj.d);
+    assert!(
+        adj.d.iter().all(|x| (x - truth).abs() < 1e-12),
+        "{:?}",
+        adj.d
+    );
     assert!(adj.correction.abs() < 0.1, "{}", adj.correction);
     let s = adj.sentence().expect("a neighbour worth saying");
-    assert!(s.contains("(A)") && s.contains("as if it had run alone"), "{s}");
+    assert!(
+        s.contains("(A)") && s.contains("as if it had run alone"),
+        "{s}"
+    );
 }
 
 #[test]
@@ -86,14 +99,21 @@ fn a_variant_waiting_on_its_own_is_not_adjusted() {
     let adj = adjust(&d, &w, None);
     assert_eq!(adj.how, Adjustment::OwnWait);
     assert_eq!(adj.d, d);
-    assert!((adj.correction - 0.7f64.ln()).abs() < 0.01, "{}", adj.correction);
+    assert!(
+        (adj.correction - 0.7f64.ln()).abs() < 0.01,
+        "{}",
+        adj.correction
+    );
     let s = adj.sentence().unwrap();
     assert!(s.starts_with("B's threads waited"), "{s}");
     // Its hello said it runs more threads than CPUs: not adjusted whatever the waits, and said.
     let crowded = adjust(&d, &w, Some("B: 2 busy threads on 1 CPU(s)"));
     assert_eq!((crowded.how, &crowded.d), (Adjustment::Crowded, &d));
     let s = crowded.sentence().unwrap();
-    assert!(s.starts_with("B: 2 busy threads on 1 CPU(s): its threads wait"), "{s}");
+    assert!(
+        s.starts_with("B: 2 busy threads on 1 CPU(s): its threads wait"),
+        "{s}"
+    );
     // A quiet machine: waits of a few hundredths of a percent say nothing, whichever the test.
     let quiet: Vec<_> = (0..12).map(|_| waits(0.0001, 0.0003)).collect();
     assert!(adjust(&d, &quiet, None).sentence().is_none());
@@ -234,12 +254,12 @@ fn a_a_next_to_a_neighbour_stays_honest_adjusted() {
     );
     eprintln!("A/A beside a neighbour: {fa} adjusted, {fr} as measured of 1000 called regressed");
     assert!(fa <= 10 && fr <= 10, "{fa}, {fr} of 1000");
-    let (a, r) = (
-        count(&adjusted, Verdict::Pass),
-        count(&raw, Verdict::Pass),
-    );
+    let (a, r) = (count(&adjusted, Verdict::Pass), count(&raw, Verdict::Pass));
     eprintln!("A/A beside a neighbour: {a} adjusted, {r} as measured of 1000 called pass");
-    assert!(a >= 2 * r + 150, "pass: {a} adjusted, {r} as measured, of 1000");
+    assert!(
+        a >= 2 * r + 150,
+        "pass: {a} adjusted, {r} as measured, of 1000"
+    );
 }
 
 /// +5% at a 2% threshold within 60 units: the neighbour's wait makes the units' sd ~25% as
@@ -293,6 +313,9 @@ fn the_waits_alone_catch_a_hidden_trap_on_a_quiet_core_only() {
         .map(|s| crowded_b(0.5, 0.1, false, 70_000 + s))
         .collect();
     let passed = count(&beside, Verdict::Pass);
-    assert!(passed >= 20, "{passed} of 200: the limit this test documents moved");
+    assert!(
+        passed >= 20,
+        "{passed} of 200: the limit this test documents moved"
+    );
     eprintln!("hidden 10% own wait beside a bursty neighbour: {passed} of 200 called pass");
 }

@@ -325,7 +325,10 @@ mod tests {
         a.sched = times(9_000_000_000, 4_000_000_000);
         let d = a.since(&b);
         assert_eq!(d.on_cpu_ms, Some(7000.0));
-        assert!((d.wait_share().unwrap() - 0.3).abs() < 1e-9, "3 s waiting of 10 s wanted");
+        assert!(
+            (d.wait_share().unwrap() - 0.3).abs() < 1e-9,
+            "3 s waiting of 10 s wanted"
+        );
         assert_eq!(d.run_delay_ms, Some(3000.0));
         assert!((d.run_delay_ratio.unwrap() - 0.3).abs() < 1e-9);
         // A thread that exited took its delay along: unknown, not negative.
