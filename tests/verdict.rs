@@ -718,3 +718,35 @@ fn ab_beside_a_busy_neighbour_on_its_cpu_takes_the_wait_out() {
     let reasons = model["reasons"].to_string();
     assert!(reasons.contains("as if it had run alone"), "{reasons}");
 }
+
+/// The thread trap as a real duet: B runs 2 intra-op threads pinned to 1 CPU. Its hello says
+/// so, and the duet judges the units as measured ("crowded"), naming B: B's threads waiting for
+/// each other is B's cost, never adjusted away.
+#[test]
+fn ab_never_adjusts_away_a_variant_crowding_its_own_cpu() {
+    let d = Dir::new("");
+    let b = d.p("b.toml");
+    let text = std::fs::read_to_string(d.p("bench.toml")).unwrap();
+    std::fs::write(
+        &b,
+        format!("{text}\n[models.micro.session]\nintra_op_threads = 2\n"),
+    )
+    .unwrap();
+    let (code, v, err) = ab(&d, &["--b-config", b.to_str().unwrap(), "--cpus", "0"]);
+    assert_a_verdict(code, &v, &err);
+    let model = &v["models"][0];
+    assert_eq!(model["duet"]["wait"]["adjustment"], "crowded", "{model:#}");
+    assert!(
+        model["rounds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["adjusted_change_pct"].is_null()),
+        "{model:#}"
+    );
+    let reasons = model["reasons"].to_string();
+    assert!(
+        reasons.contains("B: 2 busy threads on 1 CPU(s): its threads wait for each other"),
+        "{reasons}"
+    );
+}

@@ -199,8 +199,9 @@ fn facts(h: &Hello) -> RunFacts<'_> {
     }
 }
 
-/// "4 busy threads on 1 CPU" when a worker's session runs more busy threads than the CPUs it
-/// has (pinned, and under its CPU limit): its threads then wait for each other.
+/// "2 busy threads on 1 CPU(s)" when a worker's session runs more busy threads than the CPUs
+/// it may run on at once (pinned, and its CPU limit rounded up): its threads then wait for each
+/// other. A quota below one CPU throttles rather than crowds; that is contamination's business.
 fn crowding(h: &Hello) -> Option<String> {
     let s = &h.session;
     let inter = if s.parallel_execution {
@@ -208,12 +209,13 @@ fn crowding(h: &Hello) -> Option<String> {
     } else {
         1
     };
-    let threads = f64::from(s.intra_op_threads.get()) * f64::from(inter);
-    let mut cpus = h.pinned_cpus.len() as f64;
-    if let Some(limit) = h.cpu_limit {
-        cpus = if cpus > 0.0 { cpus.min(limit) } else { limit };
+    let threads = u32::from(s.intra_op_threads.get()) * u32::from(inter);
+    let mut cpus = h.pinned_cpus.len() as u32;
+    if let Some(limit) = h.cpu_limit.filter(|l| l.is_finite() && *l > 0.0) {
+        let limit = limit.ceil() as u32;
+        cpus = if cpus > 0 { cpus.min(limit) } else { limit };
     }
-    (cpus > 0.0 && threads > cpus).then(|| format!("{threads} busy threads on {cpus} CPU(s)"))
+    (cpus > 0 && threads > cpus).then(|| format!("{threads} busy threads on {cpus} CPU(s)"))
 }
 
 impl Variant for Worker {
