@@ -393,10 +393,11 @@ pub fn duet_listening(
         if stopping.due(n) {
             let tau = information(plan, clock.elapsed(), n);
             let th = plan_threshold(plan, &out.a_samples_ms);
-            let d = judged(&out.units, out.crowded.as_deref()).d;
-            if let Some(dec) = stopping.look(&d, &unit_pairs, tau, th) {
+            let judged = judged(&out.units, out.crowded.as_deref());
+            if let Some(dec) = stopping.look(&judged.d, &unit_pairs, tau, th) {
                 out.decision = Some((dec.look, dec.interval, dec.call));
-                if dec.call != Call::Continue {
+                // Waits that cannot be told apart decide nothing; later units may.
+                if dec.call != Call::Continue && judged.how != wait::Adjustment::Unclear {
                     out.stop = DuetStop::Decided;
                     break;
                 }

@@ -154,6 +154,18 @@ pub fn verdict(
             ),
         );
     }
+    // Waits that cannot be told apart: whatever the units say, nothing is decided.
+    if judged.how == wait::Adjustment::Unclear {
+        v.verdict = Verdict::Inconclusive;
+        if let Some(i) = v
+            .reasons
+            .iter()
+            .position(|r| r.contains("which the duet cannot tell"))
+        {
+            let why = v.reasons.remove(i);
+            v.reasons.insert(0, why);
+        }
+    }
     // A worker that hung is no evidence, even when the units before it would have decided.
     if let DuetStop::Unanswered(why) = &out.stop {
         v.verdict = Verdict::Inconclusive;

@@ -33,6 +33,9 @@ pub const WAIT_SHARE_MAX: f64 = 0.9;
 /// asymmetry of the waits is also a raw log ratio off zero, so falling back to the raw units on
 /// a loose test would pick exactly the unlucky runs.
 pub const OWN_WAIT_LEVEL: f64 = 0.01;
+/// A typical block of the variant that waited less waits at least this share when a neighbour
+/// is around: below it, the core is quiet and any wait a variant shows is its own.
+pub const NEIGHBOUR_WAIT: f64 = 0.01;
 /// A difference in the variants' median waits worth a sentence, points of share.
 const OWN_WAIT_WORTH_SAYING: f64 = 0.005;
 
@@ -68,8 +71,13 @@ pub enum Adjustment {
     Applied,
     /// Some block lacked the scheduler's counts (off Linux, no schedstats): as measured.
     Unknown,
-    /// One variant waited more than the other unit after unit (its own threads): as measured.
+    /// One variant waited more than the other unit after unit on an otherwise quiet core: its
+    /// own threads, so its own cost: as measured.
     OwnWait,
+    /// One variant waited more than chance allows while a neighbour held the core: its own
+    /// threads or the neighbour's timing, which the waits cannot tell apart. As measured, the
+    /// units would carry that chance asymmetry whole, so the duet decides nothing.
+    Unclear,
     /// A variant runs more busy threads than its CPUs: they wait for each other, its own cost,
     /// so the units are judged as measured whatever the waits say.
     Crowded,
@@ -91,9 +99,10 @@ pub struct Adjusted {
     pub crowded: Option<String>,
 }
 
-/// The units' log ratios `d`, adjusted by each unit's `waits` unless a block lacks them or the
-/// variants wait differently: one has too few of the quietest blocks, or the
-/// corrections' signed-rank interval at [`OWN_WAIT_LEVEL`] excludes zero.
+/// The units' log ratios `d`, adjusted by each unit's `waits` unless a block lacks them, a
+/// variant is `crowded`, or the variants wait differently (the corrections' signed-rank interval
+/// at [`OWN_WAIT_LEVEL`] excludes zero): then on a quiet core ([`Adjustment::OwnWait`]) the
+/// units are judged as measured, and beside a neighbour ([`Adjustment::Unclear`]) not at all.
 pub fn adjust(d: &[f64], waits: &[Option<Waits>], crowded: Option<&str>) -> Adjusted {
     let known: Option<Vec<Waits>> = waits.iter().copied().collect();
     let Some(known) = known.filter(|k| k.len() == d.len() && !k.is_empty()) else {
@@ -108,12 +117,13 @@ pub fn adjust(d: &[f64], waits: &[Option<Waits>], crowded: Option<&str>) -> Adju
     };
     let corrections: Vec<f64> = known.iter().map(Waits::correction).collect();
     let centred = shift_interval(&corrections, OWN_WAIT_LEVEL);
-    let own =
-        shift_interval(&corrections, OWN_WAIT_LEVEL).is_some_and(|i| i.low > 0.0 || i.high < 0.0);
+    let own = centred.is_some_and(|i| i.low > 0.0 || i.high < 0.0);
     let a_wait = median(&known.iter().map(|w| w.a).collect::<Vec<_>>());
     let b_wait = median(&known.iter().map(|w| w.b).collect::<Vec<_>>());
     let (d, how) = if crowded.is_some() {
         (d.to_vec(), Adjustment::Crowded)
+    } else if own && a_wait.min(b_wait) >= NEIGHBOUR_WAIT {
+        (d.to_vec(), Adjustment::Unclear)
     } else if own {
         (d.to_vec(), Adjustment::OwnWait)
     } else {
@@ -153,6 +163,20 @@ impl Adjusted {
                      threads than CPUs?), a cost the duet counts, so no run-delay adjustment"
                 ))
             }
+            Adjustment::Unclear => {
+                let (more, m, other, o) = if b > a {
+                    ("B", b, "A", a)
+                } else {
+                    ("A", a, "B", b)
+                };
+                Some(format!(
+                    "{more}'s blocks waited for a CPU {m:.1}% of their time against {other}'s \
+                     {o:.1}%, more than chance allows, while another process held the core: \
+                     {more}'s own threads or the neighbour's timing, which the duet cannot tell \
+                     apart, so it decides nothing\n  fix: run on a core no other process uses \
+                     (and keep intra_op_threads within the variant's CPUs)"
+                ))
+            }
             Adjustment::Crowded => self.crowded.as_ref().map(|c| {
                 format!(
                     "{c}: its threads wait for each other, a cost the duet counts, so no \
@@ -173,6 +197,9 @@ impl Adjusted {
             }
             Adjustment::Crowded => {
                 "no run-delay adjustment (a variant's threads outnumber its CPUs)"
+            }
+            Adjustment::Unclear => {
+                "not decided: one variant waited for a CPU more than chance allows beside a neighbour"
             }
         }
     }

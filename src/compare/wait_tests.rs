@@ -88,13 +88,14 @@ fn a_unit_without_counts_leaves_every_unit_as_measured() {
     assert_eq!(adjust(&[], &[], None).how, Adjustment::Unknown);
 }
 
-/// B waits more than A in every unit, for a cause its hello did not show: that wait is B's
+/// B waits more than A in every unit on an otherwise quiet core, for a cause its hello did not
+/// show: that wait is B's
 /// cost. The units stay as measured, and the sentence names B.
 #[test]
 fn a_variant_waiting_on_its_own_is_not_adjusted() {
     let d = vec![0.35; 12];
     let w: Vec<_> = (0..12)
-        .map(|u| waits(0.01, 0.30 + 0.001 * u as f64))
+        .map(|u| waits(0.002, 0.30 + 0.001 * u as f64))
         .collect();
     let adj = adjust(&d, &w, None);
     assert_eq!(adj.how, Adjustment::OwnWait);
@@ -106,6 +107,18 @@ fn a_variant_waiting_on_its_own_is_not_adjusted() {
     );
     let s = adj.sentence().unwrap();
     assert!(s.starts_with("B's threads waited"), "{s}");
+    // The same asymmetry while A's blocks wait too (a neighbour is around): chance or B's own
+    // threads, the waits cannot tell; nothing is decided, and the sentence says so.
+    let beside: Vec<_> = (0..12)
+        .map(|u| waits(0.2, 0.45 + 0.001 * u as f64))
+        .collect();
+    let unclear = adjust(&d, &beside, None);
+    assert_eq!((unclear.how, &unclear.d), (Adjustment::Unclear, &d));
+    let s = unclear.sentence().unwrap();
+    assert!(
+        s.contains("cannot tell apart") && s.contains("fix: "),
+        "{s}"
+    );
     // Its hello said it runs more threads than CPUs: not adjusted whatever the waits, and said.
     let crowded = adjust(&d, &w, Some("B: 2 busy threads on 1 CPU(s)"));
     assert_eq!((crowded.how, &crowded.d), (Adjustment::Crowded, &d));
