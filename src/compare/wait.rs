@@ -152,11 +152,7 @@ impl Adjusted {
                  alone (the run-delay adjustment, docs/verdict.md)"
             )),
             Adjustment::OwnWait if (self.b_wait - self.a_wait).abs() >= OWN_WAIT_WORTH_SAYING => {
-                let (more, m, other, o) = if b > a {
-                    ("B", b, "A", a)
-                } else {
-                    ("A", a, "B", b)
-                };
+                let (more, m, other, o) = self.more_first();
                 Some(format!(
                     "{more}'s threads waited for a CPU {m:.1}% of their time against {other}'s \
                      {o:.1}%, more than chance allows: {more} contends for its own CPUs (more busy \
@@ -164,11 +160,7 @@ impl Adjusted {
                 ))
             }
             Adjustment::Unclear => {
-                let (more, m, other, o) = if b > a {
-                    ("B", b, "A", a)
-                } else {
-                    ("A", a, "B", b)
-                };
+                let (more, m, other, o) = self.more_first();
                 Some(format!(
                     "{more}'s blocks waited for a CPU {m:.1}% of their time against {other}'s \
                      {o:.1}%, more than chance allows, while another process held the core: \
@@ -184,6 +176,16 @@ impl Adjusted {
                 )
             }),
             _ => None,
+        }
+    }
+
+    /// The variant that waited more and its median wait (percent), then the other.
+    fn more_first(&self) -> (&'static str, f64, &'static str, f64) {
+        let (a, b) = (100.0 * self.a_wait, 100.0 * self.b_wait);
+        if b > a {
+            ("B", b, "A", a)
+        } else {
+            ("A", a, "B", b)
         }
     }
 
