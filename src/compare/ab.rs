@@ -123,10 +123,17 @@ pub struct Unit {
 
 /// The units as the looks judge them: adjusted for the CPU each block waited for, unless a
 /// variant is `crowded` or the variants waited differently ([`super::wait`]).
-pub fn judged(units: &[Unit], crowded: Option<&str>) -> Adjusted {
+fn judged(units: &[Unit], crowded: Option<&str>) -> Adjusted {
     let d: Vec<f64> = units.iter().map(|u| u.log_ratio).collect();
     let waits: Vec<Option<Waits>> = units.iter().map(|u| u.waits).collect();
     wait::adjust(&d, &waits, crowded)
+}
+
+impl DuetOutcome {
+    /// Its units as its looks judged them ([`judged`]).
+    pub fn judged(&self) -> Adjusted {
+        judged(&self.units, self.crowded.as_deref())
+    }
 }
 
 /// Why the duet stopped.
@@ -393,7 +400,7 @@ pub fn duet_listening(
         if stopping.due(n) {
             let tau = information(plan, clock.elapsed(), n);
             let th = plan_threshold(plan, &out.a_samples_ms);
-            let judged = judged(&out.units, out.crowded.as_deref());
+            let judged = out.judged();
             if let Some(dec) = stopping.look(&judged.d, &unit_pairs, tau, th) {
                 out.decision = Some((dec.look, dec.interval, dec.call));
                 // Waits that cannot be told apart decide nothing; later units may.
@@ -418,7 +425,7 @@ pub fn duet_listening(
             .is_none_or(|l| l.tau < 1.0 || l.units < n)
     {
         let th = plan_threshold(plan, &out.a_samples_ms);
-        let d = judged(&out.units, out.crowded.as_deref()).d;
+        let d = out.judged().d;
         if let Some(dec) = stopping.look(&d, &unit_pairs, 1.0, th) {
             out.decision = Some((dec.look, dec.interval, dec.call));
         }
@@ -497,7 +504,7 @@ pub fn duet_listening(
 
 /// The between-pair sd counted in the duet's interval (the prior pooled with the pairs' own).
 pub fn pair_sd(out: &DuetOutcome) -> f64 {
-    let d = judged(&out.units, out.crowded.as_deref()).d;
+    let d = out.judged().d;
     let pairs: Vec<u32> = out.units.iter().map(|u| u.pair).collect();
     sequential::pair_variance(&d, &pairs).0.sqrt()
 }

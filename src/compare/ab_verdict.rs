@@ -2,7 +2,7 @@
 //! sentence a reader needs: the interval against the threshold, the knob that stopped an
 //! undecided run and the length that would decide it, a silent worker, contamination. Pure.
 
-use super::ab::{CATCH_MARGIN_PTS, DuetOutcome, DuetStop, judged, pair_sd, pct, threshold};
+use super::ab::{CATCH_MARGIN_PTS, DuetOutcome, DuetStop, pair_sd, pct, threshold};
 use super::drift;
 use super::sequential::{self, ALPHA, Call};
 use super::stopping::FIRST_LOOK;
@@ -28,7 +28,7 @@ pub fn verdict(
     let b_ms = finite(metric_of(Metric::Median, &out.b_samples_ms));
     let n = out.units.len();
     let between = pair_sd(out);
-    let judged = judged(&out.units, out.crowded.as_deref());
+    let judged = out.judged();
     let test = format!(
         "duet: {n} units (AB/BA in random order, seed {}, {} iteration(s) per block) on {} worker pair(s); {}; Hodges-Lehmann estimate, Wilcoxon signed-rank interval widened by the pairs' random effect (sd {:.1}%), group-sequential boundaries spending alpha {ALPHA} on the budget used; regressed = significantly slower and estimate above the threshold",
         out.plan.seed,
@@ -157,12 +157,9 @@ pub fn verdict(
     // Waits that cannot be told apart: whatever the units say, nothing is decided.
     if judged.how == wait::Adjustment::Unclear {
         v.verdict = Verdict::Inconclusive;
-        if let Some(i) = v
-            .reasons
-            .iter()
-            .position(|r| r.contains("which the duet cannot tell"))
-        {
-            let why = v.reasons.remove(i);
+        // Its sentence, said above, leads.
+        if let Some(why) = judged.sentence() {
+            v.reasons.retain(|r| *r != why);
             v.reasons.insert(0, why);
         }
     }

@@ -207,6 +207,19 @@ fn duet_on(
     says_crowded: bool,
     seed: u64,
 ) -> (Verdict, usize) {
+    let (v, units) = verdict_on(busy, factor, own, counts, says_crowded, seed);
+    (v.verdict, units)
+}
+
+/// [`duet_on`], the whole verdict.
+fn verdict_on(
+    busy: f64,
+    factor: f64,
+    own: f64,
+    counts: bool,
+    says_crowded: bool,
+    seed: u64,
+) -> (crate::compare::ModelVerdict, usize) {
     let core = Rc::new(RefCell::new(Neighbour {
         rng: ChaCha8Rng::seed_from_u64(seed),
         busy,
@@ -244,7 +257,7 @@ fn duet_on(
         ..DEFAULT_THRESHOLDS
     };
     let v = ab::verdict("m", "cpu", "x86_64", &t, &out);
-    (v.verdict, out.units.len())
+    (v, out.units.len())
 }
 
 fn count(calls: &[(Verdict, usize)], want: Verdict) -> usize {
@@ -331,4 +344,31 @@ fn the_waits_alone_catch_a_hidden_trap_on_a_quiet_core_only() {
         "{passed} of 200: the limit this test documents moved"
     );
     eprintln!("hidden 10% own wait beside a bursty neighbour: {passed} of 200 called pass");
+}
+
+/// A hidden 30% own wait of B beside the bursty neighbour: where the waits cannot say whether it
+/// is B's threads or chance (`unclear`), the verdict is `inconclusive` and says why first, even
+/// when the units as measured would have called it.
+#[test]
+fn waits_that_cannot_be_told_apart_decide_nothing_and_say_why_first() {
+    let mut unclear = 0;
+    for seed in 0..40 {
+        let (v, _) = verdict_on(0.5, 1.0, 0.3, true, false, 9000 + seed);
+        let how = v
+            .duet
+            .as_ref()
+            .and_then(|d| d.wait.as_ref())
+            .map(|w| w.adjustment);
+        if how == Some(Adjustment::Unclear) {
+            unclear += 1;
+            assert_eq!(v.verdict, Verdict::Inconclusive, "{v:#?}");
+            assert!(
+                v.reasons[0].starts_with("B's blocks waited for a CPU")
+                    && v.reasons[0].contains("cannot tell"),
+                "{:?}",
+                v.reasons
+            );
+        }
+    }
+    assert!(unclear >= 10, "{unclear} of 40 unclear");
 }

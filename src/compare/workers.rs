@@ -98,9 +98,7 @@ pub fn duet_verdict(
     }
     // A wait the units were adjusted for is said by the verdict, with both variants' shares.
     let mut shared = out.during;
-    if crate::compare::ab::judged(&out.units, out.crowded.as_deref()).how
-        == crate::compare::wait::Adjustment::Applied
-    {
+    if out.judged().how == crate::compare::wait::Adjustment::Applied {
         shared.run_delay_ratio = None;
     }
     notes.extend(contamination::interleaved_notes(&shared));
@@ -233,5 +231,60 @@ impl Variant for Worker {
     }
     fn after_run(&mut self, profile: bool) -> Result<crate::runner::profile::AfterRun> {
         Worker::after_run(self, profile)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::num::NonZeroU16;
+
+    fn hello(intra: u16, inter: u16, parallel: bool, cpus: &[usize], limit: Option<f64>) -> Hello {
+        Hello {
+            protocol: 1,
+            bench_gate_version: "x".into(),
+            ort_version: "x".into(),
+            cpu_model: "cpu".into(),
+            architecture: "x86_64".into(),
+            host: "h".into(),
+            model: "m".into(),
+            kind: crate::config::WorkloadKind::Onnx,
+            fingerprint: crate::result::Fingerprint {
+                models: Default::default(),
+                fixture: None,
+                config: "c".into(),
+            },
+            session: crate::config::SessionOptions {
+                intra_op_threads: NonZeroU16::new(intra).unwrap(),
+                inter_op_threads: NonZeroU16::new(inter).unwrap(),
+                parallel_execution: parallel,
+                ..Default::default()
+            },
+            pinned_cpus: cpus.to_vec(),
+            cpu_limit: limit,
+        }
+    }
+
+    #[test]
+    fn a_worker_crowds_when_its_busy_threads_outnumber_the_cpus_it_may_run_on() {
+        assert_eq!(crowding(&hello(1, 1, false, &[0], None)), None);
+        assert_eq!(
+            crowding(&hello(2, 1, false, &[0], None)).as_deref(),
+            Some("2 busy threads on 1 CPU(s)")
+        );
+        assert_eq!(crowding(&hello(2, 1, false, &[0, 1], None)), None);
+        // Inter-op threads count only with parallel execution.
+        assert_eq!(crowding(&hello(1, 4, false, &[0, 1], None)), None);
+        assert_eq!(
+            crowding(&hello(1, 4, true, &[0, 1], None)).as_deref(),
+            Some("4 busy threads on 2 CPU(s)")
+        );
+        // Two pinned CPUs under a 1-CPU limit: one CPU at a time.
+        assert_eq!(
+            crowding(&hello(2, 1, false, &[0, 1], Some(1.0))).as_deref(),
+            Some("2 busy threads on 1 CPU(s)")
+        );
+        // A quota below one CPU throttles one thread; it does not crowd it.
+        assert_eq!(crowding(&hello(1, 1, false, &[0, 1], Some(0.5))), None);
     }
 }
